@@ -1,0 +1,39 @@
+# pg_steward — PGXS build.  The targets `test`, `demo` and `bench` are the
+# self-starting harness: they install what is missing, build, install and run
+# everything against throwaway servers (see test/run, test/demo, test/bench/run).
+
+EXTENSION   = pg_steward
+MODULE_big  = pg_steward
+OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
+DATA        = $(sort $(wildcard sql/pg_steward--*.sql))
+STEWARD_HDRS = $(wildcard src/*.h)
+
+# Prefer the PostgreSQL 15 pg_config; Debian's /usr/bin/pg_config picks the
+# newest installed major version, which need not be 15.
+PG_CONFIG ?= $(shell test -x /usr/lib/postgresql/15/bin/pg_config && echo /usr/lib/postgresql/15/bin/pg_config || echo pg_config)
+
+PG_CPPFLAGS = -I$(srcdir)/src
+PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter
+
+# `make installcheck` against a server you run yourself (needs the library
+# preloaded for the metrics tests); `make test` is the self-contained variant.
+REGRESS      = $(basename $(notdir $(sort $(wildcard test/sql/*.sql))))
+REGRESS_OPTS = --inputdir=test --load-extension=pg_steward
+
+EXTRA_CLEAN = results regression.diffs regression.out tmp_check log output_iso \
+              test/bench/results
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+$(OBJS): $(STEWARD_HDRS)
+
+.PHONY: test demo bench
+test:
+	@PG_CONFIG=$(PG_CONFIG) bash test/run $(SUITES)
+
+demo:
+	@PG_CONFIG=$(PG_CONFIG) KEEP=$(KEEP) bash test/demo
+
+bench:
+	@PG_CONFIG=$(PG_CONFIG) bash test/bench/run $(BENCH)
