@@ -1,0 +1,369 @@
+/*-------------------------------------------------------------------------
+ *
+ * migrate_catalog.c
+ *		Reads and writes of steward's migration catalogs on behalf of the
+ *		caller.
+ *
+ * The catalogs belong to the extension owner and nobody else may write
+ * them.  The runner functions are SECURITY INVOKER, because migration SQL
+ * must run with the caller's privileges; only around each catalog
+ * statement do they switch to the owner (SECURITY_LOCAL_USERID_CHANGE, as
+ * PostgreSQL itself does for index builds) with a safe search_path.
+ * Every statement here is steward's own, fully schema-qualified SQL.
+ * All functions expect SPI to be connected.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "pg_steward.h"
+
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "migrate.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+
+typedef struct CatalogAccess
+{
+	Oid			save_userid;
+	int			save_sec;
+	int			nestlevel;
+} CatalogAccess;
+
+/*
+ * Owner of steward's catalogs: the owner of steward.migrations.
+ */
+static Oid
+catalog_owner(void)
+{
+	Oid			nsp = get_namespace_oid("steward", false);
+	Oid			relid = get_relname_relid("migrations", nsp);
+	HeapTuple	tp;
+	Oid			owner;
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("steward.migrations does not exist"),
+				 errhint("Run CREATE EXTENSION pg_steward in this database.")));
+	tp = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tp))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tp))->relowner;
+	ReleaseSysCache(tp);
+	return owner;
+}
+
+static void
+catalog_enter(CatalogAccess *ca)
+{
+	Oid			owner = catalog_owner();
+
+	GetUserIdAndSecContext(&ca->save_userid, &ca->save_sec);
+	SetUserIdAndSecContext(owner, ca->save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	ca->nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+}
+
+static void
+catalog_leave(CatalogAccess *ca)
+{
+	AtEOXact_GUC(true, ca->nestlevel);
+	SetUserIdAndSecContext(ca->save_userid, ca->save_sec);
+}
+
+/*
+ * Run one catalog statement as the owner; text parameters only (NULL
+ * pointers become SQL NULLs) plus an optional trailing extra Datum.
+ */
+static int
+catalog_exec(const char *sql, int nargs, const char **args, int expected)
+{
+	CatalogAccess ca;
+	Oid			types[16];
+	Datum		values[16];
+	char		nulls[16];
+	int			i;
+	int			rc;
+
+	Assert(nargs <= 16);
+	for (i = 0; i < nargs; i++)
+	{
+		types[i] = TEXTOID;
+		values[i] = args[i] ? CStringGetTextDatum(args[i]) : (Datum) 0;
+		nulls[i] = args[i] ? ' ' : 'n';
+	}
+	catalog_enter(&ca);
+	rc = SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0);
+	catalog_leave(&ca);
+	if (rc != expected)
+		elog(ERROR, "steward catalog statement failed (SPI code %d): %s", rc, sql);
+	return (int) SPI_processed;
+}
+
+static char *
+getstr(HeapTuple tup, TupleDesc desc, int col)
+{
+	return SPI_getvalue(tup, desc, col);
+}
+
+static bool
+getbool(HeapTuple tup, TupleDesc desc, int col)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tup, desc, col, &isnull);
+
+	return !isnull && DatumGetBool(d);
+}
+
+/*
+ * Load everything known of a module: its schema, and every registered or
+ * applied version in natural order.  Unknown module is an error.
+ */
+ModuleState *
+steward_load_module(const char *module)
+{
+	ModuleState *st = palloc0(sizeof(ModuleState));
+	const char *args[1] = {module};
+	uint64		i;
+
+	st->module = pstrdup(module);
+	if (catalog_exec("SELECT schema_name::text, "
+					 "  (SELECT coalesce(max(rank), 0) FROM steward.migrations WHERE module = $1) "
+					 "FROM steward.modules WHERE module = $1",
+					 1, args, SPI_OK_SELECT) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("migration module \"%s\" does not exist", module),
+				 errhint("Create it first: SELECT steward.define_module('%s', 'schema_name');",
+						 module)));
+	st->schema = getstr(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	st->max_rank = atoi(getstr(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2));
+
+	catalog_exec("SELECT coalesce(s.version, m.version), s.version IS NOT NULL, "
+				 "       s.description, s.up_sql, s.down_sql, s.checksum, s.requires, "
+				 "       m.version IS NOT NULL, m.baseline, m.checksum, m.down_sql, m.description "
+				 "FROM (SELECT * FROM steward.migration_scripts WHERE module = $1) s "
+				 "FULL JOIN (SELECT * FROM steward.migrations WHERE module = $1) m "
+				 "  ON m.version = s.version "
+				 "ORDER BY steward.version_key(coalesce(s.version, m.version))",
+				 1, args, SPI_OK_SELECT);
+	st->nsteps = (int) SPI_processed;
+	st->steps = palloc0(sizeof(MigStep *) * Max(st->nsteps, 1));
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		MigStep    *s = palloc0(sizeof(MigStep));
+		bool		isnull;
+		Datum		req;
+
+		s->version = getstr(tup, desc, 1);
+		s->registered = getbool(tup, desc, 2);
+		s->description = getstr(tup, desc, 3);
+		s->up_sql = getstr(tup, desc, 4);
+		s->down_sql = getstr(tup, desc, 5);
+		s->checksum = getstr(tup, desc, 6);
+		req = SPI_getbinval(tup, desc, 7, &isnull);
+		if (!isnull)
+		{
+			Datum	   *elems;
+			bool	   *enulls;
+			int			n,
+						j;
+
+			deconstruct_array(DatumGetArrayTypeP(req), TEXTOID, -1, false, TYPALIGN_INT,
+							  &elems, &enulls, &n);
+			for (j = 0; j < n; j++)
+				if (!enulls[j])
+					s->requires = lappend(s->requires, TextDatumGetCString(elems[j]));
+		}
+		s->applied = getbool(tup, desc, 8);
+		s->baseline = getbool(tup, desc, 9);
+		s->applied_checksum = getstr(tup, desc, 10);
+		s->applied_down_sql = getstr(tup, desc, 11);
+		s->applied_description = getstr(tup, desc, 12);
+		st->steps[i] = s;
+	}
+	return st;
+}
+
+/*
+ * Create or update a module row.  Moving a module with applied migrations
+ * to another schema is refused: its objects live in the old one.
+ */
+void
+steward_define_module_row(const char *module, const char *schema, const char *description)
+{
+	const char *args[3] = {module, schema, description};
+
+	if (catalog_exec("SELECT 1 FROM steward.modules mo WHERE mo.module = $1 "
+					 "AND mo.schema_name <> $2::name "
+					 "AND EXISTS (SELECT 1 FROM steward.migrations m WHERE m.module = $1)",
+					 2, args, SPI_OK_SELECT) > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("module \"%s\" has applied migrations in another schema", module),
+				 errhint("Downgrade it to base first, or define a new module for schema \"%s\".",
+						 schema)));
+	catalog_exec("INSERT INTO steward.modules AS mo (module, schema_name, description) "
+				 "VALUES ($1, $2::name, $3) "
+				 "ON CONFLICT (module) DO UPDATE SET schema_name = excluded.schema_name, "
+				 "  description = coalesce(excluded.description, mo.description)",
+				 3, args, SPI_OK_INSERT);
+}
+
+/*
+ * Insert or replace a registered script.
+ */
+void
+steward_store_script(const char *module, const char *version, const char *up_sql,
+					 const char *down_sql, const char *description, const char *checksum,
+					 Datum requires, bool requires_null)
+{
+	CatalogAccess ca;
+	Oid			types[7] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTARRAYOID};
+	Datum		values[7];
+	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	const char *args[6] = {module, version, up_sql, down_sql, description, checksum};
+	int			i;
+	int			rc;
+
+	for (i = 0; i < 6; i++)
+	{
+		values[i] = args[i] ? CStringGetTextDatum(args[i]) : (Datum) 0;
+		nulls[i] = args[i] ? ' ' : 'n';
+	}
+	values[6] = requires;
+	nulls[6] = requires_null ? 'n' : ' ';
+	catalog_enter(&ca);
+	rc = SPI_execute_with_args("INSERT INTO steward.migration_scripts AS s "
+							   "(module, version, up_sql, down_sql, description, checksum, requires) "
+							   "VALUES ($1, $2, $3, $4, $5, $6, $7) "
+							   "ON CONFLICT (module, version) DO UPDATE SET up_sql = excluded.up_sql, "
+							   "  down_sql = excluded.down_sql, description = excluded.description, "
+							   "  checksum = excluded.checksum, requires = excluded.requires, "
+							   "  registered_at = CASE WHEN s.checksum = excluded.checksum "
+							   "    THEN s.registered_at ELSE now() END",
+							   7, types, values, nulls, false, 0);
+	catalog_leave(&ca);
+	if (rc != SPI_OK_INSERT)
+		elog(ERROR, "could not store migration script (SPI code %d)", rc);
+}
+
+/*
+ * Record an applied (or, with baseline, adopted) migration.
+ */
+void
+steward_record_applied(ModuleState *st, MigStep *step, double ms, bool baseline, const char *by)
+{
+	char		msbuf[64];
+	char		rank[16];
+	const char *args[10];
+
+	snprintf(msbuf, sizeof(msbuf), "%.3f", ms);
+	snprintf(rank, sizeof(rank), "%d", ++st->max_rank);
+	args[0] = st->module;
+	args[1] = step->version;
+	args[2] = step->description;
+	args[3] = step->checksum;
+	args[4] = step->up_sql;
+	args[5] = step->down_sql;
+	args[6] = by;
+	args[7] = baseline ? NULL : msbuf;
+	args[8] = rank;
+	args[9] = baseline ? "true" : "false";
+	catalog_exec("INSERT INTO steward.migrations (module, version, description, checksum, "
+				 "  up_sql, down_sql, applied_by, duration_ms, rank, baseline) "
+				 "VALUES ($1, $2, $3, $4, $5, $6, $7::name, $8::float8, $9::int, $10::bool)",
+				 10, args, SPI_OK_INSERT);
+	step->applied = true;
+	step->baseline = baseline;
+	step->applied_checksum = step->checksum;
+	step->applied_down_sql = step->down_sql;
+}
+
+/*
+ * Remove an applied migration's row (after its down_sql ran, or by stamp).
+ */
+void
+steward_record_reverted(ModuleState *st, MigStep *step)
+{
+	const char *args[2] = {st->module, step->version};
+
+	catalog_exec("DELETE FROM steward.migrations WHERE module = $1 AND version = $2",
+				 2, args, SPI_OK_DELETE);
+	step->applied = false;
+}
+
+/*
+ * Append an event to steward.migration_events; detail is JSON text or NULL.
+ */
+void
+steward_record_event(const char *module, const char *version, const char *event,
+					 const char *by, const char *detail)
+{
+	const char *args[5] = {module, version, event, by, detail};
+
+	catalog_exec("INSERT INTO steward.migration_events (module, version, event, by_user, detail) "
+				 "VALUES ($1, $2, $3, $4::name, $5::jsonb)",
+				 5, args, SPI_OK_INSERT);
+}
+
+/*
+ * Make an applied migration's recorded script and checksum those given.
+ */
+void
+steward_record_repair(const char *module, const char *version, const char *up_sql,
+					  const char *checksum)
+{
+	const char *args[4] = {module, version, up_sql, checksum};
+
+	catalog_exec("UPDATE steward.migrations SET up_sql = $3, checksum = $4 "
+				 "WHERE module = $1 AND version = $2",
+				 4, args, SPI_OK_UPDATE);
+}
+
+/*
+ * Is module:version applied now?
+ */
+bool
+steward_version_applied(const char *module, const char *version)
+{
+	const char *args[2] = {module, version};
+
+	return catalog_exec("SELECT 1 FROM steward.migrations WHERE module = $1 AND version = $2",
+						2, args, SPI_OK_SELECT) > 0;
+}
+
+/*
+ * Describe the session holding the advisory lock (key1, key2) of this
+ * database, for the lock timeout error.
+ */
+char *
+steward_lock_holder(uint32 key1, uint32 key2)
+{
+	char		k1[16];
+	char		k2[16];
+	const char *args[2] = {k1, k2};
+
+	snprintf(k1, sizeof(k1), "%u", key1);
+	snprintf(k2, sizeof(k2), "%u", key2);
+	if (catalog_exec("SELECT format('pid %s (application_name \"%s\") since %s', a.pid, "
+					 "  coalesce(a.application_name, ''), "
+					 "  coalesce(a.xact_start, a.backend_start)) "
+					 "FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid "
+					 "WHERE l.locktype = 'advisory' AND l.granted "
+					 "  AND l.database = (SELECT oid FROM pg_catalog.pg_database "
+					 "                    WHERE datname = pg_catalog.current_database()) "
+					 "  AND l.classid = $1::oid AND l.objid = $2::oid AND l.objsubid = 2 "
+					 "LIMIT 1", 2, args, SPI_OK_SELECT) == 1)
+		return getstr(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	return pstrdup("a session that has since released it");
+}

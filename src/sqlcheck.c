@@ -1,0 +1,114 @@
+/*-------------------------------------------------------------------------
+ *
+ * sqlcheck.c
+ *		Find statements that cannot run inside a migration.
+ *
+ * A migration runs inside the caller's transaction, so statements that
+ * PostgreSQL refuses in a transaction block (CREATE INDEX CONCURRENTLY,
+ * VACUUM, CREATE DATABASE, ...) would fail half-way through an upgrade.
+ * Transaction control (COMMIT, ROLLBACK, SAVEPOINT) would break the
+ * migration's atomicity, and COPY from or to the client has no client to
+ * talk to.  The script is run through the raw grammar only, which needs
+ * no catalog access, so it can be checked at register time before any
+ * object the script refers to exists.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "sqlcheck.h"
+
+#include "nodes/parsenodes.h"
+#include "parser/parser.h"
+
+/*
+ * Name the first statement of the parse tree list that cannot run in a
+ * migration, or return NULL when all can.
+ */
+static const char *
+check_statement(Node *stmt)
+{
+	ListCell   *lc;
+
+	switch (nodeTag(stmt))
+	{
+		case T_TransactionStmt:
+			return "transaction control (BEGIN, COMMIT, ROLLBACK, SAVEPOINT)";
+		case T_VacuumStmt:
+			return ((VacuumStmt *) stmt)->is_vacuumcmd ? "VACUUM" : NULL;
+		case T_IndexStmt:
+			return ((IndexStmt *) stmt)->concurrent ? "CREATE INDEX CONCURRENTLY" : NULL;
+		case T_DropStmt:
+			return ((DropStmt *) stmt)->concurrent ? "DROP INDEX CONCURRENTLY" : NULL;
+		case T_ReindexStmt:
+			{
+				ReindexStmt *r = (ReindexStmt *) stmt;
+
+				if (r->kind == REINDEX_OBJECT_SYSTEM || r->kind == REINDEX_OBJECT_DATABASE)
+					return "REINDEX SYSTEM/DATABASE";
+				foreach(lc, r->params)
+				{
+					DefElem    *opt = (DefElem *) lfirst(lc);
+
+					if (strcmp(opt->defname, "concurrently") == 0)
+						return "REINDEX CONCURRENTLY";
+				}
+				return NULL;
+			}
+		case T_ClusterStmt:
+			return ((ClusterStmt *) stmt)->relation == NULL ? "CLUSTER without a table" : NULL;
+		case T_CreatedbStmt:
+			return "CREATE DATABASE";
+		case T_DropdbStmt:
+			return "DROP DATABASE";
+		case T_CreateTableSpaceStmt:
+			return "CREATE TABLESPACE";
+		case T_DropTableSpaceStmt:
+			return "DROP TABLESPACE";
+		case T_AlterSystemStmt:
+			return "ALTER SYSTEM";
+		case T_CreateSubscriptionStmt:
+			return "CREATE SUBSCRIPTION";
+		case T_DropSubscriptionStmt:
+			return "DROP SUBSCRIPTION";
+		case T_CopyStmt:
+			{
+				CopyStmt   *c = (CopyStmt *) stmt;
+
+				if (c->filename == NULL && !c->is_program)
+					return c->is_from ? "COPY FROM STDIN" : "COPY TO STDOUT";
+				return NULL;
+			}
+		case T_AlterTableStmt:
+			foreach(lc, ((AlterTableStmt *) stmt)->cmds)
+			{
+				AlterTableCmd *cmd = (AlterTableCmd *) lfirst(lc);
+
+				if (cmd->subtype == AT_DetachPartition && cmd->def != NULL &&
+					IsA(cmd->def, PartitionCmd) && ((PartitionCmd *) cmd->def)->concurrent)
+					return "DETACH PARTITION CONCURRENTLY";
+			}
+			return NULL;
+		default:
+			return NULL;
+	}
+}
+
+/*
+ * Parse sql (raw grammar only) and return a description of the first
+ * statement that cannot run inside a migration, or NULL.  A syntax error
+ * is raised as PostgreSQL's own error.
+ */
+const char *
+steward_nontransactional_statement(const char *sql)
+{
+	List	   *stmts = raw_parser(sql, RAW_PARSE_DEFAULT);
+	ListCell   *lc;
+
+	foreach(lc, stmts)
+	{
+		const char *what = check_statement(((RawStmt *) lfirst(lc))->stmt);
+
+		if (what != NULL)
+			return what;
+	}
+	return NULL;
+}
