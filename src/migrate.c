@@ -661,24 +661,29 @@ do_register(const char *module, const char *version, const char *up_sql,
 			const char *down_sql, const char *description, Datum requires, bool requires_null)
 {
 	ModuleState *st;
-	MigStep    *old;
 	char	   *checksum;
+	char	   *applied_checksum;
+	bool		applied;
 
 	steward_check_version(version, "migration version");
 	if (!requires_null)
 		check_requires(DatumGetArrayTypeP(requires));
-	st = open_module(module);
+	steward_lock_module(module);
+	st = steward_load_module_header(module);
 	check_script(module, version, st->schema, up_sql, "up_sql");
 	if (down_sql != NULL)
 		check_script(module, version, st->schema, down_sql, "down_sql");
 
 	checksum = steward_script_checksum(up_sql, strlen(up_sql));
-	old = find_step(st, version);
-	if (old != NULL && old->applied && old->applied_checksum != NULL &&
-		strcmp(old->applied_checksum, checksum) != 0)
+	applied_checksum = steward_applied_checksum(module, version, &applied);
+	if (applied && applied_checksum != NULL && strcmp(applied_checksum, checksum) != 0)
 	{
-		old->checksum = checksum;
-		mismatch_error(st, old);
+		MigStep		s = {0};
+
+		s.version = (char *) version;
+		s.checksum = checksum;
+		s.applied_checksum = applied_checksum;
+		mismatch_error(st, &s);
 	}
 	steward_store_script(module, version, up_sql, down_sql, description, checksum,
 						 requires, requires_null);

@@ -49,6 +49,9 @@ typedef struct ModuleState
 
 /* migrate_catalog.c: reads and writes of steward's catalogs, as their owner */
 extern ModuleState *steward_load_module(const char *module);
+extern ModuleState *steward_load_module_header(const char *module);
+extern char *steward_applied_checksum(const char *module, const char *version,
+									  bool *applied);
 extern void steward_define_module_row(const char *module, const char *schema,
 									  const char *description);
 extern void steward_store_script(const char *module, const char *version,

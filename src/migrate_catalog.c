@@ -59,6 +59,12 @@ catalog_owner(void)
 	return owner;
 }
 
+/*
+ * Become the catalog owner for steward's own statements, with a search_path
+ * that no caller-created object can shadow.  SECURITY_LOCAL_USERID_CHANGE
+ * forbids SET ROLE meanwhile; an error in between is cleaned up by
+ * transaction (or subtransaction) abort, which restores both.
+ */
 static void
 catalog_enter(CatalogAccess *ca)
 {
@@ -71,6 +77,9 @@ catalog_enter(CatalogAccess *ca)
 							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 }
 
+/*
+ * Undo catalog_enter: back to the caller's identity and search_path.
+ */
 static void
 catalog_leave(CatalogAccess *ca)
 {
@@ -79,8 +88,47 @@ catalog_leave(CatalogAccess *ca)
 }
 
 /*
- * Run one catalog statement as the owner; text parameters only (NULL
- * pointers become SQL NULLs) plus an optional trailing extra Datum.
+ * Prepared plans of steward's catalog statements, kept for the session.
+ * The statements are string literals, so their address identifies them.
+ * The plan cache re-plans them after DDL on the catalogs (or DROP and
+ * CREATE EXTENSION); they are fully schema-qualified, so the search_path
+ * at re-plan time does not matter.
+ */
+#define CATALOG_PLAN_SLOTS 32
+static struct
+{
+	const char *sql;
+	SPIPlanPtr	plan;
+}			catalog_plans[CATALOG_PLAN_SLOTS];
+
+static SPIPlanPtr
+catalog_plan(const char *sql, int nargs, Oid *types)
+{
+	int			i;
+	SPIPlanPtr	plan;
+
+	for (i = 0; i < CATALOG_PLAN_SLOTS && catalog_plans[i].sql != NULL; i++)
+		if (catalog_plans[i].sql == sql)
+			return catalog_plans[i].plan;
+	plan = SPI_prepare(sql, nargs, types);
+	if (plan == NULL)
+		elog(ERROR, "could not prepare steward catalog statement: %s",
+			 SPI_result_code_string(SPI_result));
+	if (i < CATALOG_PLAN_SLOTS)
+	{
+		if (SPI_keepplan(plan) != 0)
+			elog(ERROR, "could not keep steward catalog plan");
+		catalog_plans[i].sql = sql;
+		catalog_plans[i].plan = plan;
+	}
+	return plan;
+}
+
+/*
+ * Run one catalog statement as the owner and check its SPI result code;
+ * parameters are text (NULL pointers become SQL NULLs) and are cast in the
+ * statement where another type is needed.  sql must be a string literal
+ * (its plan is cached by address).  Returns the rows processed.
  */
 static int
 catalog_exec(const char *sql, int nargs, const char **args, int expected)
@@ -100,7 +148,7 @@ catalog_exec(const char *sql, int nargs, const char **args, int expected)
 		nulls[i] = args[i] ? ' ' : 'n';
 	}
 	catalog_enter(&ca);
-	rc = SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0);
+	rc = SPI_execute_plan(catalog_plan(sql, nargs, types), values, nulls, false, 0);
 	catalog_leave(&ca);
 	if (rc != expected)
 		elog(ERROR, "steward catalog statement failed (SPI code %d): %s", rc, sql);
@@ -123,15 +171,15 @@ getbool(HeapTuple tup, TupleDesc desc, int col)
 }
 
 /*
- * Load everything known of a module: its schema, and every registered or
- * applied version in natural order.  Unknown module is an error.
+ * Load a module's row only (schema and highest rank), no versions: what
+ * register needs, so registering n migrations stays O(n) overall.
+ * Unknown module is an error.
  */
 ModuleState *
-steward_load_module(const char *module)
+steward_load_module_header(const char *module)
 {
 	ModuleState *st = palloc0(sizeof(ModuleState));
 	const char *args[1] = {module};
-	uint64		i;
 
 	st->module = pstrdup(module);
 	if (catalog_exec("SELECT schema_name::text, "
@@ -145,6 +193,19 @@ steward_load_module(const char *module)
 						 module)));
 	st->schema = getstr(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	st->max_rank = atoi(getstr(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2));
+	return st;
+}
+
+/*
+ * Load everything known of a module: its schema, and every registered or
+ * applied version in natural order.  Unknown module is an error.
+ */
+ModuleState *
+steward_load_module(const char *module)
+{
+	ModuleState *st = steward_load_module_header(module);
+	const char *args[1] = {module};
+	uint64		i;
 
 	catalog_exec("SELECT coalesce(s.version, m.version), s.version IS NOT NULL, "
 				 "       s.description, s.up_sql, s.down_sql, s.checksum, s.requires, "
@@ -328,6 +389,21 @@ steward_record_repair(const char *module, const char *version, const char *up_sq
 	catalog_exec("UPDATE steward.migrations SET up_sql = $3, checksum = $4 "
 				 "WHERE module = $1 AND version = $2",
 				 4, args, SPI_OK_UPDATE);
+}
+
+/*
+ * Checksum recorded for an applied module:version; *applied tells whether
+ * it is applied at all (a stamped-at-base row has no checksum).
+ */
+char *
+steward_applied_checksum(const char *module, const char *version, bool *applied)
+{
+	const char *args[2] = {module, version};
+
+	*applied = catalog_exec("SELECT checksum FROM steward.migrations "
+							"WHERE module = $1 AND version = $2",
+							2, args, SPI_OK_SELECT) > 0;
+	return *applied ? getstr(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1) : NULL;
 }
 
 /*

@@ -16,3 +16,46 @@ SELECT steward.version();
 \echo '== 3. Settings (all under the reserved prefix steward.)'
 SELECT name, setting, unit, context, short_desc
   FROM pg_settings WHERE name LIKE 'steward.%' ORDER BY name;
+
+\echo
+\echo '== 4. Migrations: a module and three registered migrations (templates expand to the module schema)'
+SELECT steward.define_module('shop', 'shop', 'demo shop');
+SELECT steward.register('shop', '1', 'CREATE SCHEMA {{schema}}; CREATE TABLE {{tables.products}} (id int PRIMARY KEY, name text)',
+                        'DROP SCHEMA {{schema}} CASCADE', 'products');
+SELECT steward.register('shop', '2', 'ALTER TABLE {{tables.products}} ADD price numeric(10,2)',
+                        'ALTER TABLE {{tables.products}} DROP price', 'prices');
+SELECT steward.register('shop', '10', 'CREATE INDEX ix_products_name ON {{tables.products}} (name)',
+                        'DROP INDEX {{schema}}.ix_products_name', 'name index');
+\echo '-- status: versions in natural order (10 after 2), all pending'
+SELECT * FROM steward.status('shop');
+
+\echo
+\echo '== 5. plan: the exact SQL upgrade would run'
+SELECT * FROM steward.plan('shop');
+
+\echo
+\echo '== 6. upgrade head, then current'
+SELECT version, description, round(duration_ms::numeric, 2) AS ms FROM steward.upgrade('shop');
+SELECT steward.current('shop');
+
+\echo
+\echo '== 7. downgrade -1 runs the down_sql of version 10'
+SELECT version, description FROM steward.downgrade('shop');
+SELECT steward.current('shop');
+
+\echo
+\echo '== 8. history: every apply and revert, who and when'
+SELECT id, module, version, event, by_user, detail->>'target' AS target FROM steward.history ORDER BY id;
+
+\echo
+\echo '== 9. A changed script of an applied migration is caught (checksum mismatch)'
+\set ON_ERROR_STOP off
+SELECT steward.register('shop', '2', 'ALTER TABLE {{tables.products}} ADD price numeric(12,2)');
+\set ON_ERROR_STOP on
+\echo '-- validate lists every problem at once: here the pending 10 is fine, nothing else'
+SELECT * FROM steward.validate('shop');
+
+\echo
+\echo '== 10. dry_run: run the rest in a subtransaction and roll back'
+SELECT step, version, direction, outcome, round(duration_ms::numeric, 2) AS ms FROM steward.dry_run('shop');
+SELECT steward.current('shop') AS still_at;
