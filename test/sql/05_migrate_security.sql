@@ -3,6 +3,7 @@
 -- executable by PUBLIC.
 CREATE ROLE mig_owner LOGIN;
 CREATE ROLE mig_nobody LOGIN;
+CREATE ROLE mig_boss;
 CREATE SCHEMA app AUTHORIZATION mig_owner;
 CREATE TABLE public.secret (v text);
 SELECT steward.define_module('app', 'app');
@@ -43,7 +44,7 @@ SELECT current_user, steward.current('app');
 SELECT steward.migrate('app', '2', 'INSERT INTO public.secret VALUES (''stolen'')');
 SELECT steward.migrate('app', '2', 'UPDATE steward.migrations SET checksum = NULL');
 SELECT steward.migrate('app', '2', 'CREATE ROLE sneaky SUPERUSER');
-SELECT steward.migrate('app', '2', 'SET ROLE postgres');
+SELECT steward.migrate('app', '2', 'SET ROLE mig_boss');
 -- still only version 1, and nothing of the failed ones stayed
 SELECT module, version, state FROM steward.status('app');
 RESET SESSION AUTHORIZATION;
@@ -66,3 +67,4 @@ DROP SCHEMA app CASCADE;
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA steward FROM mig_owner;
 DROP ROLE mig_owner;
 DROP ROLE mig_nobody;
+DROP ROLE mig_boss;
