@@ -252,3 +252,274 @@ CREATE FUNCTION steward.validate(module text DEFAULT NULL)
 	$$;
 COMMENT ON FUNCTION steward.validate(text) IS
 	'Every problem at once: changed, missing, gap, unmet requires. Empty means valid.';
+
+/* ------------------------------------------------------------------------
+ * DDL capture and drift (DESIGN.md section 3)
+ * ------------------------------------------------------------------------ */
+
+CREATE TABLE steward.ddl_log (
+	id			bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	at			timestamptz NOT NULL DEFAULT clock_timestamp(),
+	txid		xid8 NOT NULL DEFAULT pg_current_xact_id(),
+	command_tag	text NOT NULL,
+	object_type	text,
+	schema_name	name,
+	object_identity text,
+	command		text,
+	by_user		name NOT NULL,
+	application_name text,
+	module		text,
+	version		text,
+	extension	name
+);
+CREATE INDEX ix_ddl_log_schema_name ON steward.ddl_log (schema_name, id);
+COMMENT ON TABLE steward.ddl_log IS
+	'Every DDL command, one row per affected object; module/version set inside a migration, extension inside an extension script';
+REVOKE ALL ON steward.ddl_log FROM PUBLIC;
+
+CREATE TABLE steward.fingerprints (
+	schema_name	name NOT NULL,
+	object_type	text NOT NULL,
+	object_identity text NOT NULL,
+	hash		text NOT NULL,
+	definition	jsonb NOT NULL,
+	objid		oid,
+	table_oid	oid,
+	dbid		text NOT NULL,
+	module		text,
+	version		text,
+	taken_at	timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (schema_name, object_type, object_identity)
+);
+CREATE INDEX ix_fingerprints_objid ON steward.fingerprints (objid);
+CREATE INDEX ix_fingerprints_table_oid ON steward.fingerprints (table_oid);
+COMMENT ON TABLE steward.fingerprints IS
+	'Per-object fingerprint of each schema as the migrations left it (objid/table_oid valid only in database dbid)';
+REVOKE ALL ON steward.fingerprints FROM PUBLIC;
+
+
+SELECT pg_catalog.pg_extension_config_dump('steward.ddl_log', '');
+SELECT pg_catalog.pg_extension_config_dump('steward.fingerprints', '');
+
+-- Fingerprint rows of the given objects, one array of OIDs per catalog:
+-- a canonical JSON definition built only from names and deparsed SQL, never
+-- OIDs, so that a dump and restore of the same schema gives the same hash.
+-- Every filter is "oid = ANY (...)", an index scan, so fingerprinting the
+-- few objects one migration touched stays cheap however big the database.
+-- Objects of extensions, of steward, of pg_toast and temporary ones are left out.
+CREATE FUNCTION steward.fingerprint_rows(rels oid[], cons oid[], trgs oid[], procs oid[], types oid[])
+	RETURNS TABLE (schema_name name, object_type text, object_identity text,
+				   hash text, definition jsonb, objid oid, table_oid oid)
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	WITH objects AS (
+		SELECT n.nspname, 'pg_class'::regclass AS cls, c.oid,
+			   CASE WHEN c.relkind IN ('i', 'I') THEN x.indrelid ELSE c.oid END AS table_oid,
+			   CASE
+				 WHEN c.relkind IN ('i', 'I') THEN jsonb_build_object('definition', pg_get_indexdef(c.oid))
+				 WHEN c.relkind = 'S' THEN
+					(SELECT jsonb_build_object('type', format_type(q.seqtypid, NULL), 'start', q.seqstart,
+							'increment', q.seqincrement, 'min', q.seqmin, 'max', q.seqmax,
+							'cache', q.seqcache, 'cycle', q.seqcycle)
+					   FROM pg_sequence q WHERE q.seqrelid = c.oid)
+				 ELSE jsonb_strip_nulls(jsonb_build_object(
+					'query', CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) END,
+					'columns', (SELECT coalesce(jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+										'name', a.attname, 'type', format_type(a.atttypid, a.atttypmod),
+										'not_null', a.attnotnull, 'default', pg_get_expr(d.adbin, d.adrelid),
+										'identity', nullif(a.attidentity, ''),
+										'generated', nullif(a.attgenerated, ''),
+										'collation', CASE WHEN a.attcollation <> t.typcollation
+														  THEN co.collname END)) ORDER BY a.attnum), '[]')
+								  FROM pg_attribute a
+								  JOIN pg_type t ON t.oid = a.atttypid
+								  LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+								  LEFT JOIN pg_collation co ON co.oid = a.attcollation
+								 WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
+					'unlogged', CASE WHEN c.relpersistence = 'u' THEN true END,
+					'partition_key', CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END,
+					'partition_of', (SELECT i.inhparent::regclass::text FROM pg_inherits i
+									  WHERE i.inhrelid = c.oid AND c.relispartition),
+					'partition_bound', pg_get_expr(c.relpartbound, c.oid)))
+			   END AS def
+		  FROM pg_class c
+		  JOIN pg_namespace n ON n.oid = c.relnamespace
+		  LEFT JOIN pg_index x ON x.indexrelid = c.oid
+		 WHERE c.oid = ANY ($1) AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'i', 'I', 'f', 'c')
+		UNION ALL
+		SELECT n.nspname, 'pg_constraint'::regclass, k.oid, nullif(k.conrelid, 0),
+			   jsonb_build_object('definition', pg_get_constraintdef(k.oid))
+		  FROM pg_constraint k
+		  JOIN pg_namespace n ON n.oid = k.connamespace
+		 WHERE k.oid = ANY ($2) AND k.conrelid <> 0
+		UNION ALL
+		SELECT n.nspname, 'pg_trigger'::regclass, g.oid, g.tgrelid,
+			   jsonb_build_object('definition', pg_get_triggerdef(g.oid))
+		  FROM pg_trigger g
+		  JOIN pg_class c ON c.oid = g.tgrelid
+		  JOIN pg_namespace n ON n.oid = c.relnamespace
+		 WHERE g.oid = ANY ($3) AND NOT g.tgisinternal
+		UNION ALL
+		SELECT n.nspname, 'pg_proc'::regclass, p.oid, NULL::oid,
+			   jsonb_build_object('definition', pg_get_functiondef(p.oid))
+		  FROM pg_proc p
+		  JOIN pg_namespace n ON n.oid = p.pronamespace
+		 WHERE p.oid = ANY ($4) AND p.prokind IN ('f', 'p', 'w')
+		UNION ALL
+		SELECT n.nspname, 'pg_type'::regclass, t.oid, NULL::oid,
+			   jsonb_strip_nulls(jsonb_build_object(
+				'kind', t.typtype,
+				'labels', (SELECT jsonb_agg(e.enumlabel ORDER BY e.enumsortorder)
+							 FROM pg_enum e WHERE e.enumtypid = t.oid),
+				'base', CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) END,
+				'not_null', CASE WHEN t.typtype = 'd' THEN t.typnotnull END,
+				'default', t.typdefault,
+				'checks', (SELECT jsonb_agg(k.conname || ': ' || pg_get_constraintdef(k.oid) ORDER BY k.conname)
+							 FROM pg_constraint k WHERE k.contypid = t.oid),
+				'subtype', (SELECT format_type(r.rngsubtype, NULL) FROM pg_range r WHERE r.rngtypid = t.oid)))
+		  FROM pg_type t
+		  JOIN pg_namespace n ON n.oid = t.typnamespace
+		 WHERE t.oid = ANY ($5) AND t.typtype IN ('e', 'd', 'r'))
+	SELECT o.nspname, i.type, i.identity, encode(sha256(convert_to(o.def::text, 'UTF8')), 'hex'),
+		   o.def, o.oid, o.table_oid
+	  FROM objects o, LATERAL pg_identify_object(o.cls, o.oid, 0) i
+	 WHERE o.nspname NOT IN ('steward', 'pg_toast') AND o.nspname !~ '^pg_(toast_)?temp_'
+	   AND NOT EXISTS (SELECT 1 FROM pg_depend d
+						WHERE d.deptype = 'e'
+						  AND ((d.classid = o.cls AND d.objid = o.oid)
+							   OR (d.classid = 'pg_class'::regclass AND d.objid = o.table_oid)))
+	$$;
+COMMENT ON FUNCTION steward.fingerprint_rows(oid[], oid[], oid[], oid[], oid[]) IS
+	'Fingerprints of the given relations, constraints, triggers, functions and types';
+
+-- Every fingerprinted object of one schema.
+CREATE FUNCTION steward.object_fingerprints(schema_name name)
+	RETURNS TABLE (schema_name name, object_type text, object_identity text,
+				   hash text, definition jsonb, objid oid, table_oid oid)
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT * FROM steward.fingerprint_rows(
+		ARRAY(SELECT c.oid FROM pg_class c WHERE c.relnamespace = to_regnamespace(quote_ident($1))),
+		ARRAY(SELECT k.oid FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
+			   WHERE c.relnamespace = to_regnamespace(quote_ident($1))),
+		ARRAY(SELECT g.oid FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid
+			   WHERE c.relnamespace = to_regnamespace(quote_ident($1))),
+		ARRAY(SELECT p.oid FROM pg_proc p WHERE p.pronamespace = to_regnamespace(quote_ident($1))),
+		ARRAY(SELECT t.oid FROM pg_type t WHERE t.typnamespace = to_regnamespace(quote_ident($1))))
+	$$;
+COMMENT ON FUNCTION steward.object_fingerprints(name) IS
+	'Live per-object fingerprints of a schema: tables with their columns, indexes, constraints, views, functions, triggers, sequences, types';
+
+-- Describe what changed between two fingerprint definitions, in words.
+CREATE FUNCTION steward.describe_change(old_def jsonb, new_def jsonb) RETURNS text
+	LANGUAGE sql IMMUTABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	WITH oc AS (SELECT c->>'name' AS name, c AS col, ord FROM jsonb_array_elements($1->'columns') WITH ORDINALITY AS x(c, ord)),
+		 nc AS (SELECT c->>'name' AS name, c AS col, ord FROM jsonb_array_elements($2->'columns') WITH ORDINALITY AS x(c, ord)),
+		 colchanges AS (
+			SELECT coalesce(nc.ord, oc.ord) AS ord,
+				   CASE WHEN oc.name IS NULL THEN format('column %s added (%s)', nc.name, nc.col->>'type')
+						WHEN nc.name IS NULL THEN format('column %s dropped', oc.name)
+						ELSE (SELECT string_agg(format('column %s %s: %s -> %s', nc.name, k,
+													   coalesce(oc.col->>k, 'none'), coalesce(nc.col->>k, 'none')), '; ' ORDER BY k)
+								FROM (SELECT DISTINCT k FROM (SELECT jsonb_object_keys(oc.col) UNION ALL
+															 SELECT jsonb_object_keys(nc.col)) AS ks(k)) kk
+							   WHERE (oc.col->k) IS DISTINCT FROM (nc.col->k)) END AS what
+			  FROM oc FULL JOIN nc ON oc.name = nc.name
+			 WHERE oc.col IS DISTINCT FROM nc.col),
+		 keychanges AS (
+			SELECT k, format('%s: %s -> %s', k,
+							 left(regexp_replace(coalesce($1->>k, 'none'), '\s+', ' ', 'g'), 160),
+							 left(regexp_replace(coalesce($2->>k, 'none'), '\s+', ' ', 'g'), 160)) AS what
+			  FROM (SELECT jsonb_object_keys($1) UNION SELECT jsonb_object_keys($2)) AS ks(k)
+			 WHERE k <> 'columns' AND ($1->k) IS DISTINCT FROM ($2->k))
+	SELECT CASE
+		WHEN $1 IS NULL THEN 'not created by a migration'
+		WHEN $2 IS NULL THEN 'dropped outside migrations'
+		ELSE nullif(concat_ws('; ',
+				(SELECT string_agg(what, '; ' ORDER BY ord) FROM colchanges),
+				(SELECT string_agg(what, '; ' ORDER BY k) FROM keychanges)), '')
+		END
+	$$;
+COMMENT ON FUNCTION steward.describe_change(jsonb, jsonb) IS
+	'Words for the difference of two object fingerprint definitions';
+
+CREATE FUNCTION steward.check(module text DEFAULT NULL)
+	RETURNS TABLE (module text, object_type text, object_identity text, change text, detail text)
+	LANGUAGE sql STABLE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	WITH mods AS (
+		SELECT m.module, m.schema_name,
+			   greatest((SELECT max(l.id) FROM steward.ddl_log l WHERE l.module = m.module),
+						(SELECT max((e.detail->>'ddl_log_id')::bigint) FROM steward.migration_events e
+						  WHERE e.module = m.module AND e.event = 'baseline'), 0) AS watermark
+		  FROM steward.modules m WHERE $1 IS NULL OR m.module = $1),
+	live AS (SELECT mo.module, f.object_type, f.object_identity, f.hash, f.definition
+			   FROM mods mo, steward.object_fingerprints(mo.schema_name) f),
+	stored AS (SELECT mo.module, f.object_type, f.object_identity, f.hash, f.definition
+				 FROM mods mo JOIN steward.fingerprints f ON f.schema_name = mo.schema_name),
+	drift AS (
+		SELECT coalesce(l.module, s.module) AS module,
+			   coalesce(l.object_type, s.object_type) AS object_type,
+			   coalesce(l.object_identity, s.object_identity) AS object_identity,
+			   CASE WHEN s.hash IS NULL THEN 'added' WHEN l.hash IS NULL THEN 'dropped' ELSE 'altered' END AS change,
+			   steward.describe_change(s.definition, l.definition) AS detail
+		  FROM live l FULL JOIN stored s
+			ON s.module = l.module AND s.object_type = l.object_type AND s.object_identity = l.object_identity
+		 WHERE l.hash IS DISTINCT FROM s.hash),
+	-- DDL outside migrations on objects that have no fingerprint kind
+	-- (policies, rules, ...): reported unless created and dropped again
+	outside AS (
+		SELECT mo.module, d.object_type, d.object_identity,
+			   (array_agg(d.command_tag ORDER BY d.id))[1] AS first_tag,
+			   (array_agg(d.command_tag ORDER BY d.id DESC))[1] AS last_tag,
+			   (array_agg(d.by_user ORDER BY d.id DESC))[1] AS last_by
+		  FROM mods mo JOIN steward.ddl_log d ON d.schema_name = mo.schema_name AND d.id > mo.watermark
+		 WHERE d.module IS NULL AND d.extension IS NULL
+		   AND d.object_type NOT IN ('table', 'table column', 'index', 'table constraint', 'view',
+									 'materialized view', 'sequence', 'foreign table', 'composite type',
+									 'function', 'procedure', 'trigger', 'type', 'domain',
+									 'domain constraint', 'schema')
+		   AND NOT (d.object_type = 'rule' AND d.object_identity LIKE '"_RETURN" on %')
+		 GROUP BY mo.module, d.object_type, d.object_identity),
+	unprinted AS (
+		SELECT o.module, o.object_type, o.object_identity,
+			   CASE WHEN o.first_tag LIKE 'CREATE%' THEN 'added'
+					WHEN o.last_tag LIKE 'DROP%' THEN 'dropped' ELSE 'altered' END AS change,
+			   format('%s outside migrations by %s', o.last_tag, o.last_by) AS detail
+		  FROM outside o
+		 WHERE NOT (o.first_tag LIKE 'CREATE%' AND o.last_tag LIKE 'DROP%'))
+	SELECT dr.module, dr.object_type, dr.object_identity, dr.change,
+		   concat_ws('; ', dr.detail,
+			   (SELECT format('last DDL outside migrations: %s by %s', l.command_tag, l.by_user)
+				  FROM steward.ddl_log l, mods mo
+				 WHERE mo.module = dr.module AND l.id > mo.watermark AND l.module IS NULL
+				   AND l.extension IS NULL AND l.object_identity = dr.object_identity
+				 ORDER BY l.id DESC LIMIT 1))
+	  FROM drift dr
+	UNION ALL
+	SELECT * FROM unprinted
+	ORDER BY 1, 2, 3
+	$$;
+COMMENT ON FUNCTION steward.check(text) IS
+	'Drift: objects whose live fingerprint differs from what migrations left, and DDL outside migrations. Empty = clean.';
+REVOKE EXECUTE ON FUNCTION steward.check(text) FROM PUBLIC;
+
+-- Event triggers: one C dispatcher per event, shared by DDL capture and the
+-- conventions.  They write steward's catalogs on behalf of whoever runs DDL.
+CREATE FUNCTION steward.on_ddl_command_end() RETURNS event_trigger
+	AS 'MODULE_PATHNAME', 'steward_on_ddl_command_end'
+	LANGUAGE C SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+CREATE FUNCTION steward.on_sql_drop() RETURNS event_trigger
+	AS 'MODULE_PATHNAME', 'steward_on_sql_drop'
+	LANGUAGE C SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+REVOKE EXECUTE ON FUNCTION steward.on_ddl_command_end(), steward.on_sql_drop() FROM PUBLIC;
+
+CREATE EVENT TRIGGER steward_ddl_command_end ON ddl_command_end
+	EXECUTE FUNCTION steward.on_ddl_command_end();
+CREATE EVENT TRIGGER steward_sql_drop ON sql_drop
+	EXECUTE FUNCTION steward.on_sql_drop();

@@ -22,6 +22,7 @@
 #include "catalog/pg_type.h"
 #include "checksum.h"
 #include "executor/spi.h"
+#include "fingerprint.h"
 #include "funcapi.h"
 #include "migrate.h"
 #include "mb/pg_wchar.h"
@@ -496,6 +497,7 @@ run_sql(const char *module, const char *version, bool up, const char *sql)
 	snprintf(timeout, sizeof(timeout), "%d", steward_ddl_lock_timeout);
 	(void) set_config_option("lock_timeout", timeout, PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
+	steward_fingerprint_begin();
 	steward_current_module = module;
 	steward_current_version = version;
 	INSTR_TIME_SET_CURRENT(start);
@@ -559,6 +561,7 @@ execute_step(ModuleState *st, PlanStep *p, const char *by, const char *target)
 {
 	double		ms = run_sql(st->module, p->mig->version, p->up, p->sql);
 
+	steward_fingerprint_refresh(st->module, p->mig->version);
 	if (p->up)
 	{
 		steward_record_applied(st, p->mig, ms, false, by);
@@ -870,6 +873,14 @@ steward_stamp(PG_FUNCTION_ARGS)
 								 psprintf("%s, \"action\": \"adopt\"}", detail.data));
 		}
 	}
+	/*
+	 * The schema is as at this version now: that is what check compares to,
+	 * and DDL logged so far is accepted (the event carries the high water).
+	 */
+	steward_snapshot_fingerprints(st->schema, module, version, steward_fingerprint_dbid());
+	steward_record_event(module, t.kind == TARGET_BASE ? NULL : version, "baseline", by,
+						 psprintf("%s, \"action\": \"snapshot\", \"ddl_log_id\": " INT64_FORMAT "}",
+								  detail.data, steward_ddl_log_high_water()));
 	SPI_finish();
 	PG_RETURN_VOID();
 }

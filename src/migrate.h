@@ -65,8 +65,15 @@ extern void steward_record_event(const char *module, const char *version,
 								 const char *event, const char *by, const char *detail);
 extern void steward_record_repair(const char *module, const char *version,
 								  const char *up_sql, const char *checksum);
+extern int64 steward_ddl_log_high_water(void);
 extern bool steward_version_applied(const char *module, const char *version);
 extern char *steward_lock_holder(uint32 key1, uint32 key2);
+
+extern void steward_store_fingerprints(const char *module, const char *version,
+									  List *rels, List *cons, List *trgs, List *procs,
+									  List *types, List *dropped_idents, const char *dbid);
+extern void steward_snapshot_fingerprints(const char *schema, const char *module,
+										  const char *version, const char *dbid);
 
 /* modlock.c */
 extern void steward_lock_module(const char *module);

@@ -21,6 +21,7 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "migrate.h"
+#include "spi_cache.h"
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -88,43 +89,6 @@ catalog_leave(CatalogAccess *ca)
 }
 
 /*
- * Prepared plans of steward's catalog statements, kept for the session.
- * The statements are string literals, so their address identifies them.
- * The plan cache re-plans them after DDL on the catalogs (or DROP and
- * CREATE EXTENSION); they are fully schema-qualified, so the search_path
- * at re-plan time does not matter.
- */
-#define CATALOG_PLAN_SLOTS 32
-static struct
-{
-	const char *sql;
-	SPIPlanPtr	plan;
-}			catalog_plans[CATALOG_PLAN_SLOTS];
-
-static SPIPlanPtr
-catalog_plan(const char *sql, int nargs, Oid *types)
-{
-	int			i;
-	SPIPlanPtr	plan;
-
-	for (i = 0; i < CATALOG_PLAN_SLOTS && catalog_plans[i].sql != NULL; i++)
-		if (catalog_plans[i].sql == sql)
-			return catalog_plans[i].plan;
-	plan = SPI_prepare(sql, nargs, types);
-	if (plan == NULL)
-		elog(ERROR, "could not prepare steward catalog statement: %s",
-			 SPI_result_code_string(SPI_result));
-	if (i < CATALOG_PLAN_SLOTS)
-	{
-		if (SPI_keepplan(plan) != 0)
-			elog(ERROR, "could not keep steward catalog plan");
-		catalog_plans[i].sql = sql;
-		catalog_plans[i].plan = plan;
-	}
-	return plan;
-}
-
-/*
  * Run one catalog statement as the owner and check its SPI result code;
  * parameters are text (NULL pointers become SQL NULLs) and are cast in the
  * statement where another type is needed.  sql must be a string literal
@@ -148,11 +112,9 @@ catalog_exec(const char *sql, int nargs, const char **args, int expected)
 		nulls[i] = args[i] ? ' ' : 'n';
 	}
 	catalog_enter(&ca);
-	rc = SPI_execute_plan(catalog_plan(sql, nargs, types), values, nulls, false, 0);
+	rc = steward_exec_cached(sql, nargs, types, values, nulls, expected);
 	catalog_leave(&ca);
-	if (rc != expected)
-		elog(ERROR, "steward catalog statement failed (SPI code %d): %s", rc, sql);
-	return (int) SPI_processed;
+	return rc;
 }
 
 static char *
@@ -407,6 +369,16 @@ steward_applied_checksum(const char *module, const char *version, bool *applied)
 }
 
 /*
+ * Highest steward.ddl_log id now: DDL up to here is covered by a stamp.
+ */
+int64
+steward_ddl_log_high_water(void)
+{
+	catalog_exec("SELECT coalesce(max(id), 0) FROM steward.ddl_log", 0, NULL, SPI_OK_SELECT);
+	return strtoi64(getstr(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), NULL, 10);
+}
+
+/*
  * Is module:version applied now?
  */
 bool
@@ -442,4 +414,114 @@ steward_lock_holder(uint32 key1, uint32 key2)
 					 "LIMIT 1", 2, args, SPI_OK_SELECT) == 1)
 		return getstr(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	return pstrdup("a session that has since released it");
+}
+
+/*
+ * Build an oid[] array Datum from a list of OIDs.
+ */
+static Datum
+oid_array(List *oids)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * Max(list_length(oids), 1));
+	ListCell   *lc;
+	int			n = 0;
+
+	foreach(lc, oids)
+		elems[n++] = ObjectIdGetDatum(lfirst_oid(lc));
+	return PointerGetDatum(construct_array(elems, n, OIDOID, sizeof(Oid), true, TYPALIGN_INT));
+}
+
+/*
+ * Build a text[] array Datum from a list of C strings.
+ */
+static Datum
+text_array(List *strings)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * Max(list_length(strings), 1));
+	ListCell   *lc;
+	int			n = 0;
+
+	foreach(lc, strings)
+		elems[n++] = CStringGetTextDatum(lfirst(lc));
+	return PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/*
+ * Replace the stored fingerprints of the objects one migration step
+ * touched: forget them (by OID where the OIDs are this database's, and by
+ * identity for dropped objects), then store their live fingerprints,
+ * including the indexes, constraints and triggers of touched tables.
+ */
+void
+steward_store_fingerprints(const char *module, const char *version, List *rels, List *cons,
+						   List *trgs, List *procs, List *types, List *dropped_idents,
+						   const char *dbid)
+{
+	CatalogAccess ca;
+	Oid			dtypes[4] = {OIDARRAYOID, OIDARRAYOID, TEXTARRAYOID, TEXTOID};
+	Datum		dvalues[4];
+	Oid			itypes[8] = {OIDARRAYOID, OIDARRAYOID, OIDARRAYOID, OIDARRAYOID, OIDARRAYOID,
+	TEXTOID, TEXTOID, TEXTOID};
+	Datum		ivalues[8];
+	List	   *all = list_concat_copy(rels, cons);
+
+	all = list_concat(all, trgs);
+	all = list_concat(all, procs);
+	all = list_concat(all, types);
+	dvalues[0] = oid_array(all);
+	dvalues[1] = oid_array(rels);
+	dvalues[2] = text_array(dropped_idents);
+	dvalues[3] = CStringGetTextDatum(dbid);
+	ivalues[0] = oid_array(rels);
+	ivalues[1] = oid_array(cons);
+	ivalues[2] = oid_array(trgs);
+	ivalues[3] = oid_array(procs);
+	ivalues[4] = oid_array(types);
+	ivalues[5] = CStringGetTextDatum(dbid);
+	ivalues[6] = CStringGetTextDatum(module);
+	ivalues[7] = CStringGetTextDatum(version);
+
+	catalog_enter(&ca);
+	steward_exec_cached("DELETE FROM steward.fingerprints "
+						"WHERE (dbid = $4 AND (objid = ANY ($1) OR table_oid = ANY ($2))) "
+						"   OR object_identity = ANY ($3)",
+						4, dtypes, dvalues, NULL, SPI_OK_DELETE);
+	steward_exec_cached("INSERT INTO steward.fingerprints AS f (schema_name, object_type, "
+						"  object_identity, hash, definition, objid, table_oid, dbid, module, version) "
+						"SELECT r.schema_name, r.object_type, r.object_identity, r.hash, r.definition, "
+						"  r.objid, r.table_oid, $6, $7, $8 "
+						"FROM steward.fingerprint_rows("
+						"  ARRAY(SELECT unnest($1) UNION "
+						"        SELECT x.indexrelid FROM pg_catalog.pg_index x WHERE x.indrelid = ANY ($1)), "
+						"  ARRAY(SELECT unnest($2) UNION "
+						"        SELECT k.oid FROM pg_catalog.pg_constraint k WHERE k.conrelid = ANY ($1)), "
+						"  ARRAY(SELECT unnest($3) UNION "
+						"        SELECT g.oid FROM pg_catalog.pg_trigger g WHERE g.tgrelid = ANY ($1)), "
+						"  $4, $5) r "
+						"ON CONFLICT (schema_name, object_type, object_identity) DO UPDATE SET "
+						"  hash = excluded.hash, definition = excluded.definition, objid = excluded.objid, "
+						"  table_oid = excluded.table_oid, dbid = excluded.dbid, module = excluded.module, "
+						"  version = excluded.version, taken_at = now()",
+						8, itypes, ivalues, NULL, SPI_OK_INSERT);
+	catalog_leave(&ca);
+}
+
+/*
+ * Replace every stored fingerprint of a schema by its live state (stamp:
+ * "the schema is as at this version").
+ */
+void
+steward_snapshot_fingerprints(const char *schema, const char *module, const char *version,
+							  const char *dbid)
+{
+	const char *args[4] = {schema, dbid, module, version};
+
+	catalog_exec("DELETE FROM steward.fingerprints WHERE schema_name = $1::name",
+				 1, args, SPI_OK_DELETE);
+	catalog_exec("INSERT INTO steward.fingerprints (schema_name, object_type, object_identity, "
+				 "  hash, definition, objid, table_oid, dbid, module, version) "
+				 "SELECT r.schema_name, r.object_type, r.object_identity, r.hash, r.definition, "
+				 "  r.objid, r.table_oid, $2, $3, $4 "
+				 "FROM steward.object_fingerprints($1::name) r",
+				 4, args, SPI_OK_INSERT);
 }

@@ -33,6 +33,7 @@ _PG_init(void)
 	steward_preloaded = process_shared_preload_libraries_in_progress;
 
 	steward_migrate_init();
+	steward_ddl_capture_init();
 
 	MarkGUCPrefixReserved("steward");
 }

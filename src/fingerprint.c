@@ -1,0 +1,127 @@
+/*-------------------------------------------------------------------------
+ *
+ * fingerprint.c
+ *		Keep steward.fingerprints equal to what the migrations left.
+ *
+ * While a migration runs, the event-trigger dispatcher hands every object
+ * its DDL created, altered or dropped to steward_fingerprint_note(), which
+ * remembers their OIDs per catalog.  When the migration's SQL has run,
+ * steward_fingerprint_refresh() re-fingerprints just those objects (and
+ * the indexes, constraints and triggers of touched tables) and forgets the
+ * dropped ones, so a migration costs in proportion to what it touched, not
+ * to the size of the schema: 1,000 migrations are O(n), not O(n^2).
+ * Stored OIDs are only trusted in the database that recorded them (dbid):
+ * after a dump and restore the rows match by name.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "pg_steward.h"
+
+#include "access/xlog.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_constraint.h"
+#include "catalog/pg_proc.h"
+#include "catalog/pg_trigger.h"
+#include "catalog/pg_type.h"
+#include "ddl_events.h"
+#include "fingerprint.h"
+#include "migrate.h"
+#include "miscadmin.h"
+#include "storage/proc.h"
+#include "utils/memutils.h"
+#include "utils/syscache.h"
+
+/* Objects touched by the running migration, in TopTransactionContext. */
+static LocalTransactionId touched_lxid = InvalidLocalTransactionId;
+static List *touched_rels = NIL;
+static List *touched_cons = NIL;
+static List *touched_trgs = NIL;
+static List *touched_procs = NIL;
+static List *touched_types = NIL;
+static List *dropped_idents = NIL;
+
+/*
+ * Start tracking for one migration step.
+ */
+void
+steward_fingerprint_begin(void)
+{
+	touched_lxid = MyProc->lxid;
+	touched_rels = touched_cons = touched_trgs = NIL;
+	touched_procs = touched_types = dropped_idents = NIL;
+}
+
+/*
+ * Remember the objects of one DDL command run by a migration.  A column
+ * (objsubid != 0) stands for its table; a constraint on a domain for the
+ * domain.
+ */
+void
+steward_fingerprint_note(List *objs, bool dropped)
+{
+	MemoryContext oldcxt;
+	ListCell   *lc;
+
+	if (steward_current_module == NULL || touched_lxid != MyProc->lxid)
+		return;
+	oldcxt = MemoryContextSwitchTo(TopTransactionContext);
+	foreach(lc, objs)
+	{
+		DdlObject  *o = lfirst(lc);
+
+		if (o->objsubid != 0 && o->classid == RelationRelationId)
+		{
+			touched_rels = list_append_unique_oid(touched_rels, o->objid);
+			continue;
+		}
+		if (dropped && o->object_identity != NULL)
+			dropped_idents = lappend(dropped_idents, pstrdup(o->object_identity));
+		switch (o->classid)
+		{
+			case RelationRelationId:
+				touched_rels = list_append_unique_oid(touched_rels, o->objid);
+				break;
+			case ConstraintRelationId:
+				touched_cons = list_append_unique_oid(touched_cons, o->objid);
+				break;
+			case TriggerRelationId:
+				touched_trgs = list_append_unique_oid(touched_trgs, o->objid);
+				break;
+			case ProcedureRelationId:
+				touched_procs = list_append_unique_oid(touched_procs, o->objid);
+				break;
+			case TypeRelationId:
+				touched_types = list_append_unique_oid(touched_types, o->objid);
+				break;
+			default:
+				break;
+		}
+	}
+	MemoryContextSwitchTo(oldcxt);
+}
+
+/*
+ * Identity of this database for stored OIDs: system identifier and
+ * database OID.
+ */
+char *
+steward_fingerprint_dbid(void)
+{
+	return psprintf(UINT64_FORMAT ":%u", GetSystemIdentifier(), MyDatabaseId);
+}
+
+/*
+ * Store fingerprints of what the migration step touched.
+ */
+void
+steward_fingerprint_refresh(const char *module, const char *version)
+{
+	if (touched_lxid != MyProc->lxid)
+		return;
+	if (touched_rels != NIL || touched_cons != NIL || touched_trgs != NIL ||
+		touched_procs != NIL || touched_types != NIL || dropped_idents != NIL)
+		steward_store_fingerprints(module, version, touched_rels, touched_cons, touched_trgs,
+								   touched_procs, touched_types, dropped_idents,
+								   steward_fingerprint_dbid());
+	touched_lxid = InvalidLocalTransactionId;
+}
