@@ -59,3 +59,20 @@ SELECT * FROM steward.validate('shop');
 \echo '== 10. dry_run: run the rest in a subtransaction and roll back'
 SELECT step, version, direction, outcome, round(duration_ms::numeric, 2) AS ms FROM steward.dry_run('shop');
 SELECT steward.current('shop') AS still_at;
+
+\echo
+\echo '== 11. DDL capture: every DDL command is in steward.ddl_log, with module/version inside migrations'
+SELECT command_tag, object_type, object_identity, module, version, left(command, 60) AS command
+  FROM steward.ddl_log ORDER BY id;
+
+\echo
+\echo '== 12. Drift: clean after the migrations ...'
+SELECT * FROM steward.check('shop');
+\echo '-- ... then someone alters a table outside any migration'
+ALTER TABLE shop.products ALTER COLUMN name SET NOT NULL, ADD COLUMN sku text;
+SELECT module, object_type, object_identity, change, detail FROM steward.check('shop');
+\echo '-- even with event triggers off (session_replication_role = replica) the fingerprint catches it'
+SET session_replication_role = replica;
+ALTER TABLE shop.products DROP COLUMN sku;
+RESET session_replication_role;
+SELECT module, object_type, object_identity, change, detail FROM steward.check('shop');
