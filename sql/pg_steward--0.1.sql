@@ -509,16 +509,218 @@ COMMENT ON FUNCTION steward.check(text) IS
 	'Drift: objects whose live fingerprint differs from what migrations left, and DDL outside migrations. Empty = clean.';
 REVOKE EXECUTE ON FUNCTION steward.check(text) FROM PUBLIC;
 
+/* ------------------------------------------------------------------------
+ * Naming conventions (DESIGN.md section 1)
+ * ------------------------------------------------------------------------ */
+
+CREATE FUNCTION steward.pluralize(word text) RETURNS text
+	AS 'MODULE_PATHNAME', 'steward_pluralize_sql'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION steward.pluralize(text) IS
+	'English plural of the last word of a snake_case name (aux_person -> aux_people)';
+CREATE FUNCTION steward.singularize(word text) RETURNS text
+	AS 'MODULE_PATHNAME', 'steward_singularize_sql'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION steward.singularize(text) IS
+	'English singular of the last word of a snake_case name (aux_people -> aux_person)';
+CREATE FUNCTION steward.is_plural(name text) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'steward_is_plural_sql'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION steward.is_plural(text) IS
+	'Is the last word of a snake_case name plural (or uncountable)?';
+CREATE FUNCTION steward.snake_case(name text) RETURNS text
+	AS 'MODULE_PATHNAME', 'steward_snake_case_sql'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION steward.snake_case(text) IS 'Lower snake_case spelling of a name (OrderItems -> order_items)';
+CREATE FUNCTION steward.suggest_table_name(name text, prefix text, plural boolean) RETURNS text
+	AS 'MODULE_PATHNAME', 'steward_suggest_table_name_sql'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION steward.suggest_table_name(text, text, boolean) IS
+	'The accepted table name: snake_case, prefixed, plural (Products -> aux_products)';
+CREATE FUNCTION steward.standard_name(kind text, tbl regclass, cols text[], ref regclass DEFAULT NULL)
+	RETURNS text
+	AS 'MODULE_PATHNAME', 'steward_standard_name'
+	LANGUAGE C STABLE;
+COMMENT ON FUNCTION steward.standard_name(text, regclass, text[], regclass) IS
+	'Standard name: pk_<table>, ix_/uq_/ck_/ex_<table>_<cols>, fk_<table>_<cols>_<ref>, sq_<table>_<col>; over 63 bytes cut with an 8-hex hash';
+CREATE FUNCTION steward.name_suggestion(classid regclass, objid oid) RETURNS text
+	AS 'MODULE_PATHNAME', 'steward_name_suggestion'
+	LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION steward.name_suggestion(regclass, oid) IS
+	'Standard name of an existing constraint, index or owned sequence whose name is not acceptable; NULL if it is';
+
+CREATE TABLE steward.schema_policies (
+	schema_name		name PRIMARY KEY,
+	table_prefix	text NOT NULL DEFAULT '',
+	plural_tables	boolean NOT NULL DEFAULT true,
+	inject_columns	boolean NOT NULL DEFAULT true,
+	audit			boolean NOT NULL DEFAULT true,
+	mode			text NOT NULL DEFAULT 'enforce' CHECK (mode IN ('enforce', 'warn', 'off')),
+	id_column		name NOT NULL DEFAULT 'id',
+	created_column	name NOT NULL DEFAULT 'created',
+	updated_column	name NOT NULL DEFAULT 'updated',
+	href_template	text DEFAULT '/{table}/{id}',
+	updated_at		timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE steward.schema_policies IS 'Per-schema naming and injection policies; schemas without a row are left alone';
+REVOKE ALL ON steward.schema_policies FROM PUBLIC;
+GRANT SELECT ON steward.schema_policies TO PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('steward.schema_policies', '');
+
+CREATE FUNCTION steward.manage_schema(schema_name name, table_prefix text DEFAULT '',
+									  plural_tables boolean DEFAULT true,
+									  inject_columns boolean DEFAULT true, audit boolean DEFAULT true,
+									  mode text DEFAULT 'enforce', id_column text DEFAULT 'id',
+									  created_column text DEFAULT 'created',
+									  updated_column text DEFAULT 'updated',
+									  href_template text DEFAULT '/{table}/{id}')
+	RETURNS steward.schema_policies
+	LANGUAGE plpgsql SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	result steward.schema_policies;
+BEGIN
+	IF schema_name IS NULL OR schema_name = '' THEN
+		RAISE EXCEPTION 'schema_name must not be empty'
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'Pass the schema to manage.';
+	END IF;
+	IF schema_name IN ('steward', 'pg_catalog', 'information_schema', 'pg_toast') THEN
+		RAISE EXCEPTION 'schema "%" cannot be managed', schema_name
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'Manage your own schemas only.';
+	END IF;
+	IF mode IS NULL OR mode NOT IN ('enforce', 'warn', 'off') THEN
+		RAISE EXCEPTION 'invalid mode "%"', mode
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'Use enforce, warn or off.';
+	END IF;
+	IF coalesce(table_prefix, '') <> '' AND table_prefix !~ '^[a-z][a-z0-9_]*$' THEN
+		RAISE EXCEPTION 'invalid table_prefix "%"', table_prefix
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'A prefix is lower snake_case, e.g. ''aux_''.';
+	END IF;
+	IF id_column !~ '^[a-z][a-z0-9_]*$' OR created_column !~ '^[a-z][a-z0-9_]*$'
+	   OR updated_column !~ '^[a-z][a-z0-9_]*$' OR id_column IS NULL OR created_column IS NULL
+	   OR updated_column IS NULL THEN
+		RAISE EXCEPTION 'invalid column name in policy (%, %, %)', id_column, created_column, updated_column
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Column names are lower snake_case, e.g. ''id'', ''created'', ''updated''.';
+	END IF;
+	INSERT INTO steward.schema_policies AS p (schema_name, table_prefix, plural_tables, inject_columns,
+			audit, mode, id_column, created_column, updated_column, href_template)
+	VALUES (manage_schema.schema_name, coalesce(manage_schema.table_prefix, ''),
+			coalesce(manage_schema.plural_tables, true), coalesce(manage_schema.inject_columns, true),
+			coalesce(manage_schema.audit, true), manage_schema.mode, manage_schema.id_column,
+			manage_schema.created_column, manage_schema.updated_column, manage_schema.href_template)
+	ON CONFLICT ON CONSTRAINT schema_policies_pkey DO UPDATE SET
+		table_prefix = excluded.table_prefix, plural_tables = excluded.plural_tables,
+		inject_columns = excluded.inject_columns, audit = excluded.audit, mode = excluded.mode,
+		id_column = excluded.id_column, created_column = excluded.created_column,
+		updated_column = excluded.updated_column, href_template = excluded.href_template,
+		updated_at = now()
+	RETURNING * INTO result;
+	RETURN result;
+END
+$$;
+COMMENT ON FUNCTION steward.manage_schema(name, text, boolean, boolean, boolean, text, text, text, text, text) IS
+	'Create or replace the naming and injection policy of a schema. Granted by the extension owner.';
+
+CREATE FUNCTION steward.unmanage_schema(schema_name name) RETURNS boolean
+	LANGUAGE sql SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	WITH d AS (DELETE FROM steward.schema_policies p WHERE p.schema_name = $1 RETURNING 1)
+	SELECT count(*) > 0 FROM d
+	$$;
+COMMENT ON FUNCTION steward.unmanage_schema(name) IS
+	'Remove a schema''s policy; true if it had one. Granted by the extension owner.';
+REVOKE EXECUTE ON FUNCTION steward.manage_schema(name, text, boolean, boolean, boolean, text, text, text, text, text),
+	steward.unmanage_schema(name) FROM PUBLIC;
+
+-- Every naming violation among existing objects of a schema (default: all
+-- managed schemas), judged by the same C code that enforces the rules.
+CREATE FUNCTION steward.lint(schema_name name DEFAULT NULL)
+	RETURNS TABLE (object_type text, object_identity text, rule text, message text, suggestion text)
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	WITH sch AS (
+		SELECT n.oid, n.nspname, coalesce(p.table_prefix, '') AS prefix,
+			   coalesce(p.plural_tables, true) AS plural
+		  FROM pg_namespace n LEFT JOIN steward.schema_policies p ON p.schema_name = n.nspname
+		 WHERE CASE WHEN $1 IS NULL THEN p.schema_name IS NOT NULL AND p.mode <> 'off'
+					ELSE n.nspname = $1 END),
+	rels AS (
+		SELECT c.oid, c.relname::text AS relname, c.relkind, sch.nspname, sch.prefix, sch.plural,
+			   (pg_identify_object('pg_class'::regclass, c.oid, 0)).type AS otype,
+			   (pg_identify_object('pg_class'::regclass, c.oid, 0)).identity AS ident
+		  FROM pg_class c JOIN sch ON c.relnamespace = sch.oid
+		 WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'i', 'I')
+		   AND NOT c.relispartition AND c.reloftype = 0 AND c.relpersistence <> 't'
+		   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+							  AND d.objid = c.oid AND d.deptype = 'e')),
+	problems AS (
+		-- table names: snake_case, prefix, plural
+		SELECT r.otype, r.ident,
+			   CASE WHEN r.relname !~ '^[a-z][a-z0-9_]*$' THEN 'snake_case'
+					WHEN r.prefix <> '' AND left(r.relname, length(r.prefix)) <> r.prefix THEN 'table_prefix'
+					ELSE 'plural_table' END AS rule,
+			   CASE WHEN r.relname !~ '^[a-z][a-z0-9_]*$' THEN 'Names are lower snake_case.'
+					WHEN r.prefix <> '' AND left(r.relname, length(r.prefix)) <> r.prefix
+					THEN format('Table names in schema "%s" start with "%s".', r.nspname, r.prefix)
+					ELSE 'Table names end in a plural word.' END AS message,
+			   steward.suggest_table_name(r.relname, r.prefix, r.plural) AS suggestion
+		  FROM rels r
+		 WHERE r.relkind IN ('r', 'p')
+		   AND steward.suggest_table_name(r.relname, r.prefix, r.plural) <> r.relname
+		UNION ALL
+		-- views, materialized views, free sequences: snake_case
+		SELECT r.otype, r.ident, 'snake_case', 'Names are lower snake_case.', steward.snake_case(r.relname)
+		  FROM rels r
+		 WHERE r.relkind IN ('v', 'm', 'S') AND r.relname !~ '^[a-z][a-z0-9_]*$'
+		   AND steward.name_suggestion('pg_class'::regclass, r.oid) IS NULL
+		UNION ALL
+		-- columns: snake_case
+		SELECT 'table column', r.ident || '.' || quote_ident(a.attname), 'snake_case',
+			   'Names are lower snake_case.', steward.snake_case(a.attname)
+		  FROM rels r JOIN pg_attribute a ON a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped
+		 WHERE r.relkind IN ('r', 'p', 'v', 'm') AND a.attname !~ '^[a-z][a-z0-9_]*$'
+		UNION ALL
+		-- indexes and owned sequences: standard names
+		SELECT r.otype, r.ident, 'standard_name',
+			   CASE WHEN r.relkind = 'S' THEN 'Sequences of serial and identity columns are named sq_<table>_<column>.'
+					ELSE 'Index names are ix_<table>_<columns> (uq_<table>_<columns> for unique indexes).' END,
+			   steward.name_suggestion('pg_class'::regclass, r.oid)
+		  FROM rels r
+		 WHERE r.relkind IN ('i', 'I', 'S') AND steward.name_suggestion('pg_class'::regclass, r.oid) IS NOT NULL
+		UNION ALL
+		-- constraints: standard names
+		SELECT (pg_identify_object('pg_constraint'::regclass, k.oid, 0)).type,
+			   (pg_identify_object('pg_constraint'::regclass, k.oid, 0)).identity, 'standard_name',
+			   'Constraint names are pk_<table>, uq_<table>_<columns>, fk_<table>_<columns>_<referenced table>, ck_<table>_<columns> or ex_<table>_<columns>.',
+			   steward.name_suggestion('pg_constraint'::regclass, k.oid)
+		  FROM pg_constraint k JOIN rels r ON r.oid = k.conrelid AND r.relkind IN ('r', 'p')
+		 WHERE steward.name_suggestion('pg_constraint'::regclass, k.oid) IS NOT NULL)
+	SELECT * FROM problems ORDER BY 2, 3
+	$$;
+COMMENT ON FUNCTION steward.lint(name) IS
+	'Naming violations among existing objects of a schema (default: every managed schema), with the accepted name';
+
 -- Event triggers: one C dispatcher per event, shared by DDL capture and the
 -- conventions.  They write steward's catalogs on behalf of whoever runs DDL.
+CREATE FUNCTION steward.on_ddl_command_start() RETURNS event_trigger
+	AS 'MODULE_PATHNAME', 'steward_on_ddl_command_start'
+	LANGUAGE C SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 CREATE FUNCTION steward.on_ddl_command_end() RETURNS event_trigger
 	AS 'MODULE_PATHNAME', 'steward_on_ddl_command_end'
 	LANGUAGE C SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 CREATE FUNCTION steward.on_sql_drop() RETURNS event_trigger
 	AS 'MODULE_PATHNAME', 'steward_on_sql_drop'
 	LANGUAGE C SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
-REVOKE EXECUTE ON FUNCTION steward.on_ddl_command_end(), steward.on_sql_drop() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION steward.on_ddl_command_start(), steward.on_ddl_command_end(),
+	steward.on_sql_drop() FROM PUBLIC;
 
+CREATE EVENT TRIGGER steward_ddl_command_start ON ddl_command_start
+	EXECUTE FUNCTION steward.on_ddl_command_start();
 CREATE EVENT TRIGGER steward_ddl_command_end ON ddl_command_end
 	EXECUTE FUNCTION steward.on_ddl_command_end();
 CREATE EVENT TRIGGER steward_sql_drop ON sql_drop

@@ -3,11 +3,12 @@
  * ddl_events.c
  *		One dispatcher per event trigger event.
  *
- * The extension installs one event trigger per event (ddl_command_end,
- * sql_drop) with these C functions.  Each fetches the affected objects once
- * and hands them to every feature that reacts to DDL: capture into
- * steward.ddl_log (ddl_capture.c) and fingerprint tracking inside
- * migrations (fingerprint.c).  Later features hook in here rather than
+ * The extension installs one event trigger per event (ddl_command_start,
+ * ddl_command_end, sql_drop) with these C functions.  Each fetches the
+ * affected objects once and hands them to every feature that reacts to
+ * DDL: naming conventions (conventions.c), capture into steward.ddl_log
+ * (ddl_capture.c) and fingerprint tracking inside migrations
+ * (fingerprint.c).  Later features hook in here rather than
  * adding event triggers of their own.  The functions are SECURITY DEFINER
  * (they write steward's catalogs for whoever runs DDL) with a fixed
  * search_path, and skip events caused by DDL pg_steward issues itself.
@@ -17,6 +18,7 @@
 #include "pg_steward.h"
 
 #include "catalog/namespace.h"
+#include "conventions.h"
 #include "ddl_capture.h"
 #include "ddl_events.h"
 #include "executor/spi.h"
@@ -28,6 +30,7 @@
 
 int			steward_ddl_nesting = 0;
 
+PG_FUNCTION_INFO_V1(steward_on_ddl_command_start);
 PG_FUNCTION_INFO_V1(steward_on_ddl_command_end);
 PG_FUNCTION_INFO_V1(steward_on_sql_drop);
 
@@ -101,7 +104,38 @@ fetch_objects(const char *sql)
 }
 
 /*
+ * steward.on_ddl_command_start(): before a command runs (conventions that
+ * must refuse a command before it starts).
+ */
+Datum
+steward_on_ddl_command_start(PG_FUNCTION_ARGS)
+{
+	EventTriggerData *trig;
+
+	if (!event_wanted(fcinfo, "steward.on_ddl_command_start()"))
+		PG_RETURN_VOID();
+	trig = (EventTriggerData *) fcinfo->context;
+	if (!IsA(trig->parsetree, IndexStmt) && !IsA(trig->parsetree, AlterTableStmt))
+		PG_RETURN_VOID();
+
+	SPI_connect();
+	steward_conventions_ddl_start(trig);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+static const char *const ddl_commands_sql =
+"SELECT classid, objid, objsubid, command_tag, object_type, "
+"  coalesce(schema_name, CASE WHEN object_type IN ('policy', 'rule', 'trigger') "
+"    THEN (pg_catalog.pg_identify_object_as_address(classid, objid, objsubid))"
+"         .object_names[1] END), "
+"  object_identity, in_extension "
+"FROM pg_catalog.pg_event_trigger_ddl_commands()";
+
+/*
  * steward.on_ddl_command_end(): objects created or altered by a command.
+ * Conventions run first: when they rename objects, the identities are read
+ * again so that the log and the fingerprints carry the final names.
  */
 Datum
 steward_on_ddl_command_end(PG_FUNCTION_ARGS)
@@ -114,12 +148,9 @@ steward_on_ddl_command_end(PG_FUNCTION_ARGS)
 	trig = (EventTriggerData *) fcinfo->context;
 
 	SPI_connect();
-	objs = fetch_objects("SELECT classid, objid, objsubid, command_tag, object_type, "
-						 "  coalesce(schema_name, CASE WHEN object_type IN ('policy', 'rule', 'trigger') "
-						 "    THEN (pg_catalog.pg_identify_object_as_address(classid, objid, objsubid))"
-						 "         .object_names[1] END), "
-						 "  object_identity, in_extension "
-						 "FROM pg_catalog.pg_event_trigger_ddl_commands()");
+	objs = fetch_objects(ddl_commands_sql);
+	if (objs != NIL && steward_conventions_ddl_end(trig, objs))
+		objs = fetch_objects(ddl_commands_sql);
 	if (objs != NIL)
 	{
 		steward_capture_objects(trig, objs);

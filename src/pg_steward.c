@@ -34,6 +34,7 @@ _PG_init(void)
 
 	steward_migrate_init();
 	steward_ddl_capture_init();
+	steward_conventions_init();
 
 	MarkGUCPrefixReserved("steward");
 }

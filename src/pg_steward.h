@@ -25,5 +25,6 @@ extern void steward_require_preload(const char *feature);
 /* Module initialisers, called once from _PG_init. */
 extern void steward_migrate_init(void);
 extern void steward_ddl_capture_init(void);
+extern void steward_conventions_init(void);
 
 #endif							/* PG_STEWARD_H */
