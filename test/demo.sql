@@ -76,3 +76,33 @@ SET session_replication_role = replica;
 ALTER TABLE shop.products DROP COLUMN sku;
 RESET session_replication_role;
 SELECT module, object_type, object_identity, change, detail FROM steward.check('shop');
+
+\echo
+\echo '== 13. Naming conventions: manage a schema (prefix aux_, plural table names, enforce)'
+CREATE SCHEMA app;
+SELECT schema_name, table_prefix, plural_tables, mode
+  FROM steward.manage_schema('app', table_prefix => 'aux_', inject_columns => false, audit => false);
+\echo '-- a refused name, with the name to use in the hint'
+\set ON_ERROR_STOP off
+CREATE TABLE app.aux_product (id int PRIMARY KEY, name text);
+CREATE TABLE app."Products" (id int PRIMARY KEY, name text);
+\set ON_ERROR_STOP on
+\echo '-- an accepted table: the names PostgreSQL would generate become the standard ones'
+CREATE TABLE app.aux_products (id int PRIMARY KEY, sku text UNIQUE, price numeric CHECK (price > 0), code serial);
+CREATE TABLE app.aux_order_items (id int PRIMARY KEY, product int REFERENCES app.aux_products, qty int);
+CREATE INDEX ON app.aux_order_items (product, qty);
+SELECT conrelid::regclass AS "table", conname AS "constraint" FROM pg_constraint
+ WHERE connamespace = 'app'::regnamespace ORDER BY 1, 2;
+SELECT relname AS "index or sequence" FROM pg_class
+ WHERE relnamespace = 'app'::regnamespace AND relkind IN ('i', 'S') ORDER BY 1;
+\set ON_ERROR_STOP off
+CREATE INDEX ix_wrong ON app.aux_order_items (qty);
+\set ON_ERROR_STOP on
+
+\echo
+\echo '== 14. lint: adopting the rules on a schema with old objects'
+CREATE SCHEMA crm;
+CREATE TABLE crm."Customer" ("CustomerID" serial PRIMARY KEY, email text UNIQUE);
+CREATE TABLE crm.order_line (id int PRIMARY KEY, customer int REFERENCES crm."Customer");
+CREATE INDEX by_customer ON crm.order_line (customer);
+SELECT object_type, object_identity, rule, suggestion FROM steward.lint('crm');
