@@ -105,6 +105,7 @@ SELECT pg_catalog.pg_extension_config_dump('steward.modules', '');
 SELECT pg_catalog.pg_extension_config_dump('steward.migration_scripts', '');
 SELECT pg_catalog.pg_extension_config_dump('steward.migrations', '');
 SELECT pg_catalog.pg_extension_config_dump('steward.migration_events', '');
+SELECT pg_catalog.pg_extension_config_dump('steward.migration_events_id_seq', '');
 
 CREATE FUNCTION steward.define_module(module text, schema_name name DEFAULT 'public',
 									  description text DEFAULT NULL) RETURNS void
@@ -293,12 +294,14 @@ CREATE TABLE steward.fingerprints (
 );
 CREATE INDEX ix_fingerprints_objid ON steward.fingerprints (objid);
 CREATE INDEX ix_fingerprints_table_oid ON steward.fingerprints (table_oid);
+CREATE INDEX ix_fingerprints_object_identity ON steward.fingerprints (object_identity);
 COMMENT ON TABLE steward.fingerprints IS
 	'Per-object fingerprint of each schema as the migrations left it (objid/table_oid valid only in database dbid)';
 REVOKE ALL ON steward.fingerprints FROM PUBLIC;
 
 
-SELECT pg_catalog.pg_extension_config_dump('steward.ddl_log', '');
+-- ddl_log is not dumped: a restore's own DDL is logged as it runs, and the
+-- dumped history would collide with it.  Fingerprints are what check needs.
 SELECT pg_catalog.pg_extension_config_dump('steward.fingerprints', '');
 
 -- Fingerprint rows of the given objects, one array of OIDs per catalog:
@@ -310,9 +313,12 @@ SELECT pg_catalog.pg_extension_config_dump('steward.fingerprints', '');
 CREATE FUNCTION steward.fingerprint_rows(rels oid[], cons oid[], trgs oid[], procs oid[], types oid[])
 	RETURNS TABLE (schema_name name, object_type text, object_identity text,
 				   hash text, definition jsonb, objid oid, table_oid oid)
-	LANGUAGE sql STABLE
+	LANGUAGE plpgsql STABLE
 	SET search_path = pg_catalog, pg_temp
+	SET plan_cache_mode = force_generic_plan
 	AS $$
+BEGIN
+	RETURN QUERY
 	WITH objects AS (
 		SELECT n.nspname, 'pg_class'::regclass AS cls, c.oid,
 			   CASE WHEN c.relkind IN ('i', 'I') THEN x.indrelid ELSE c.oid END AS table_oid,
@@ -338,6 +344,8 @@ CREATE FUNCTION steward.fingerprint_rows(rels oid[], cons oid[], trgs oid[], pro
 								  LEFT JOIN pg_collation co ON co.oid = a.attcollation
 								 WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
 					'unlogged', CASE WHEN c.relpersistence = 'u' THEN true END,
+					'row_security', CASE WHEN c.relrowsecurity THEN
+										CASE WHEN c.relforcerowsecurity THEN 'force' ELSE 'on' END END,
 					'partition_key', CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END,
 					'partition_of', (SELECT i.inhparent::regclass::text FROM pg_inherits i
 									  WHERE i.inhrelid = c.oid AND c.relispartition),
@@ -353,6 +361,7 @@ CREATE FUNCTION steward.fingerprint_rows(rels oid[], cons oid[], trgs oid[], pro
 		  FROM pg_constraint k
 		  JOIN pg_namespace n ON n.oid = k.connamespace
 		 WHERE k.oid = ANY ($2) AND k.conrelid <> 0
+		   AND k.conparentid = 0	-- per-partition copies of a parent's FK follow the parent
 		UNION ALL
 		SELECT n.nspname, 'pg_trigger'::regclass, g.oid, g.tgrelid,
 			   jsonb_build_object('definition', pg_get_triggerdef(g.oid))
@@ -360,6 +369,24 @@ CREATE FUNCTION steward.fingerprint_rows(rels oid[], cons oid[], trgs oid[], pro
 		  JOIN pg_class c ON c.oid = g.tgrelid
 		  JOIN pg_namespace n ON n.oid = c.relnamespace
 		 WHERE g.oid = ANY ($3) AND NOT g.tgisinternal
+		UNION ALL
+		SELECT n.nspname, 'pg_policy'::regclass, pol.oid, pol.polrelid,
+			   jsonb_build_object('command', pol.polcmd, 'permissive', pol.polpermissive,
+				'roles', (SELECT jsonb_agg(CASE WHEN r = 0 THEN 'public' ELSE pg_get_userbyid(r)::text END
+										   ORDER BY 1) FROM unnest(pol.polroles) AS r),
+				'using', pg_get_expr(pol.polqual, pol.polrelid),
+				'check', pg_get_expr(pol.polwithcheck, pol.polrelid))
+		  FROM pg_policy pol
+		  JOIN pg_class c ON c.oid = pol.polrelid
+		  JOIN pg_namespace n ON n.oid = c.relnamespace
+		 WHERE pol.polrelid = ANY ($1)
+		UNION ALL
+		SELECT n.nspname, 'pg_rewrite'::regclass, rw.oid, rw.ev_class,
+			   jsonb_build_object('definition', pg_get_ruledef(rw.oid))
+		  FROM pg_rewrite rw
+		  JOIN pg_class c ON c.oid = rw.ev_class
+		  JOIN pg_namespace n ON n.oid = c.relnamespace
+		 WHERE rw.ev_class = ANY ($1) AND rw.rulename <> '_RETURN'
 		UNION ALL
 		SELECT n.nspname, 'pg_proc'::regclass, p.oid, NULL::oid,
 			   jsonb_build_object('definition', pg_get_functiondef(p.oid))
@@ -388,10 +415,11 @@ CREATE FUNCTION steward.fingerprint_rows(rels oid[], cons oid[], trgs oid[], pro
 	   AND NOT EXISTS (SELECT 1 FROM pg_depend d
 						WHERE d.deptype = 'e'
 						  AND ((d.classid = o.cls AND d.objid = o.oid)
-							   OR (d.classid = 'pg_class'::regclass AND d.objid = o.table_oid)))
-	$$;
+							   OR (d.classid = 'pg_class'::regclass AND d.objid = o.table_oid)));
+END
+$$;
 COMMENT ON FUNCTION steward.fingerprint_rows(oid[], oid[], oid[], oid[], oid[]) IS
-	'Fingerprints of the given relations, constraints, triggers, functions and types';
+	'Fingerprints of the given relations (with their policies and rules), constraints, triggers, functions and types';
 
 -- Every fingerprinted object of one schema.
 CREATE FUNCTION steward.object_fingerprints(schema_name name)
@@ -472,7 +500,8 @@ CREATE FUNCTION steward.check(module text DEFAULT NULL)
 			ON s.module = l.module AND s.object_type = l.object_type AND s.object_identity = l.object_identity
 		 WHERE l.hash IS DISTINCT FROM s.hash),
 	-- DDL outside migrations on objects that have no fingerprint kind
-	-- (policies, rules, ...): reported unless created and dropped again
+	-- (statistics, text search objects, ...): reported unless created and
+	-- dropped again
 	outside AS (
 		SELECT mo.module, d.object_type, d.object_identity,
 			   (array_agg(d.command_tag ORDER BY d.id))[1] AS first_tag,
@@ -483,8 +512,7 @@ CREATE FUNCTION steward.check(module text DEFAULT NULL)
 		   AND d.object_type NOT IN ('table', 'table column', 'index', 'table constraint', 'view',
 									 'materialized view', 'sequence', 'foreign table', 'composite type',
 									 'function', 'procedure', 'trigger', 'type', 'domain',
-									 'domain constraint', 'schema')
-		   AND NOT (d.object_type = 'rule' AND d.object_identity LIKE '"_RETURN" on %')
+									 'domain constraint', 'schema', 'policy', 'rule')
 		 GROUP BY mo.module, d.object_type, d.object_identity),
 	unprinted AS (
 		SELECT o.module, o.object_type, o.object_identity,
@@ -699,11 +727,147 @@ CREATE FUNCTION steward.lint(schema_name name DEFAULT NULL)
 			   'Constraint names are pk_<table>, uq_<table>_<columns>, fk_<table>_<columns>_<referenced table>, ck_<table>_<columns> or ex_<table>_<columns>.',
 			   steward.name_suggestion('pg_constraint'::regclass, k.oid)
 		  FROM pg_constraint k JOIN rels r ON r.oid = k.conrelid AND r.relkind IN ('r', 'p')
-		 WHERE steward.name_suggestion('pg_constraint'::regclass, k.oid) IS NOT NULL)
+		 WHERE k.conparentid = 0 AND steward.name_suggestion('pg_constraint'::regclass, k.oid) IS NOT NULL)
 	SELECT * FROM problems ORDER BY 2, 3
 	$$;
 COMMENT ON FUNCTION steward.lint(name) IS
 	'Naming violations among existing objects of a schema (default: every managed schema), with the accepted name';
+
+/* ------------------------------------------------------------------------
+ * Injected columns, updated and audit triggers (DESIGN.md section 4)
+ * ------------------------------------------------------------------------ */
+
+CREATE FUNCTION steward.touch_updated() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'steward_touch_updated'
+	LANGUAGE C;
+COMMENT ON FUNCTION steward.touch_updated() IS
+	'BEFORE UPDATE row trigger: sets the updated column (argument, default "updated") to the transaction timestamp when the row changed, unless the UPDATE assigned it';
+
+CREATE SEQUENCE steward.audit_log_id_seq CACHE 100;
+CREATE TABLE steward.audit_log (
+	id			bigint NOT NULL DEFAULT nextval('steward.audit_log_id_seq') PRIMARY KEY,
+	at			timestamptz NOT NULL DEFAULT statement_timestamp(),
+	txid		xid8 NOT NULL,
+	relid		oid NOT NULL,
+	schema_name	name NOT NULL,
+	table_name	name NOT NULL,
+	op			text NOT NULL CHECK (op IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE')),
+	row_id		text,
+	old_row		jsonb,
+	new_row		jsonb,
+	changed		text[],
+	db_user		name NOT NULL,
+	"current_role" name NOT NULL,
+	application_name text,
+	client_addr	inet,
+	module		text,
+	version		text
+);
+ALTER SEQUENCE steward.audit_log_id_seq OWNED BY steward.audit_log.id;
+CREATE INDEX ix_audit_log_relid_row_id ON steward.audit_log (relid, row_id);
+COMMENT ON TABLE steward.audit_log IS
+	'Every INSERT, UPDATE, DELETE and TRUNCATE on audited tables; append-only for everyone but its owner';
+REVOKE ALL ON steward.audit_log FROM PUBLIC;
+REVOKE ALL ON SEQUENCE steward.audit_log_id_seq FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('steward.audit_log', '');
+SELECT pg_catalog.pg_extension_config_dump('steward.audit_log_id_seq', '');
+
+CREATE FUNCTION steward.audit_trigger() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'steward_audit_trigger'
+	LANGUAGE C;
+COMMENT ON FUNCTION steward.audit_trigger() IS
+	'Statement-level AFTER trigger with transition tables that writes steward.audit_log; attach with steward.enable_audit()';
+
+CREATE FUNCTION steward.disable_audit(tbl regclass) RETURNS boolean
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	found boolean := false;
+	t text;
+BEGIN
+	FOREACH t IN ARRAY ARRAY['steward_audit_insert', 'steward_audit_update', 'steward_audit_delete',
+							 'steward_audit_truncate'] LOOP
+		IF EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = tbl AND tgname = t) THEN
+			EXECUTE format('DROP TRIGGER %I ON %s', t, tbl);
+			found := true;
+		END IF;
+	END LOOP;
+	RETURN found;
+END
+$$;
+COMMENT ON FUNCTION steward.disable_audit(regclass) IS
+	'Remove the audit triggers of a table; true if it was audited. Needs the right to drop triggers on the table.';
+
+CREATE FUNCTION steward.enable_audit(tbl regclass, exclude_columns text[] DEFAULT '{}',
+									 mode text DEFAULT 'full') RETURNS void
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	args text;
+	missing text;
+	kind "char";
+BEGIN
+	IF tbl IS NULL THEN
+		RAISE EXCEPTION 'tbl must not be NULL' USING ERRCODE = 'null_value_not_allowed',
+			HINT = 'Pass the table to audit.';
+	END IF;
+	IF mode IS NULL OR mode NOT IN ('full', 'diff') THEN
+		RAISE EXCEPTION 'invalid audit mode "%"', mode USING ERRCODE = 'invalid_parameter_value',
+			HINT = 'Use full (whole rows) or diff (changed columns only).';
+	END IF;
+	SELECT relkind INTO kind FROM pg_class WHERE oid = tbl;
+	IF kind NOT IN ('r', 'p') THEN
+		RAISE EXCEPTION '"%" is not a table', tbl USING ERRCODE = 'wrong_object_type',
+			HINT = 'Only tables and partitioned tables can be audited.';
+	END IF;
+	SELECT string_agg(c, ', ') INTO missing FROM unnest(coalesce(exclude_columns, '{}')) AS c
+	 WHERE NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = tbl AND a.attname = c
+						  AND a.attnum > 0 AND NOT a.attisdropped);
+	IF missing IS NOT NULL THEN
+		RAISE EXCEPTION 'table % has no column %', tbl, missing USING ERRCODE = 'undefined_column',
+			HINT = 'exclude_columns lists columns of the table.';
+	END IF;
+	PERFORM steward.disable_audit(tbl);
+	args := quote_literal(mode) ||
+		coalesce((SELECT string_agg(', ' || quote_literal(c), '' ORDER BY c)
+					FROM unnest(exclude_columns) AS c), '');
+	EXECUTE format('CREATE TRIGGER steward_audit_insert AFTER INSERT ON %s '
+				   'REFERENCING NEW TABLE AS steward_new FOR EACH STATEMENT '
+				   'EXECUTE FUNCTION steward.audit_trigger(%s)', tbl, args);
+	EXECUTE format('CREATE TRIGGER steward_audit_update AFTER UPDATE ON %s '
+				   'REFERENCING OLD TABLE AS steward_old NEW TABLE AS steward_new FOR EACH STATEMENT '
+				   'EXECUTE FUNCTION steward.audit_trigger(%s)', tbl, args);
+	EXECUTE format('CREATE TRIGGER steward_audit_delete AFTER DELETE ON %s '
+				   'REFERENCING OLD TABLE AS steward_old FOR EACH STATEMENT '
+				   'EXECUTE FUNCTION steward.audit_trigger(%s)', tbl, args);
+	EXECUTE format('CREATE TRIGGER steward_audit_truncate AFTER TRUNCATE ON %s '
+				   'FOR EACH STATEMENT EXECUTE FUNCTION steward.audit_trigger(%s)', tbl, args);
+END
+$$;
+COMMENT ON FUNCTION steward.enable_audit(regclass, text[], text) IS
+	'Record INSERT, UPDATE, DELETE and TRUNCATE of a table in steward.audit_log (idempotent). Needs the right to create triggers on the table.';
+
+CREATE FUNCTION steward.row_history(tbl regclass, row_id text) RETURNS SETOF steward.audit_log
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT * FROM steward.audit_log a WHERE a.relid = $1 AND a.row_id = $2 ORDER BY a.id
+	$$;
+COMMENT ON FUNCTION steward.row_history(regclass, text) IS
+	'Audit rows of one row (by primary key text), oldest first; needs SELECT on steward.audit_log';
+
+CREATE FUNCTION steward.purge_audit(older_than interval) RETURNS bigint
+	LANGUAGE sql SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	WITH d AS (DELETE FROM steward.audit_log WHERE at < now() - $1 RETURNING 1)
+	SELECT count(*) FROM d
+	$$;
+COMMENT ON FUNCTION steward.purge_audit(interval) IS
+	'Delete audit rows older than the interval; returns how many. Granted by the extension owner.';
+REVOKE EXECUTE ON FUNCTION steward.purge_audit(interval) FROM PUBLIC;
 
 -- Event triggers: one C dispatcher per event, shared by DDL capture and the
 -- conventions.  They write steward's catalogs on behalf of whoever runs DDL.

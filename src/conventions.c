@@ -65,6 +65,20 @@ static List *alter_snapshots = NIL;
 static LocalTransactionId alter_lxid = InvalidLocalTransactionId;
 
 /*
+ * Names the user wrote, collected at ddl_command_start: PostgreSQL turns a
+ * CREATE TABLE's table constraints into separate commands in place while
+ * executing it, so at ddl_command_end the parse tree no longer has them.
+ * Keyed by the parse tree, in TopTransactionContext.
+ */
+typedef struct GivenNames
+{
+	Node	   *tree;
+	List	   *names;
+} GivenNames;
+
+static List *given_at_start = NIL;
+
+/*
  * Register steward.conventions.
  */
 void
@@ -536,6 +550,47 @@ check_relation_name(StewardPolicy *p, Oid relid, const char *name)
 }
 
 /*
+ * Forget what an earlier transaction noted at ddl_command_start.
+ */
+static void
+start_notes_reset(void)
+{
+	if (alter_lxid != MyProc->lxid)
+	{
+		alter_snapshots = NIL;
+		given_at_start = NIL;
+		alter_lxid = MyProc->lxid;
+	}
+}
+
+/*
+ * The names noted for this parse tree at ddl_command_start (removing the
+ * note), or those still in the tree when none was noted.
+ */
+static List *
+take_given_names(Node *tree)
+{
+	ListCell   *lc;
+
+	if (alter_lxid == MyProc->lxid)
+	{
+		foreach(lc, given_at_start)
+		{
+			GivenNames *g = lfirst(lc);
+
+			if (g->tree == tree)
+			{
+				List	   *names = g->names;
+
+				given_at_start = foreach_delete_current(given_at_start, lc);
+				return names;
+			}
+		}
+	}
+	return given_names(tree);
+}
+
+/*
  * Pop the snapshot ddl_command_start took of relid's children.
  */
 static List *
@@ -588,7 +643,7 @@ steward_conventions_ddl_end(EventTriggerData *trig, List *objs)
 		default:
 			return false;
 	}
-	given = given_names(tree);
+	given = take_given_names(tree);
 	foreach(lc, objs)
 	{
 		DdlObject  *o = lfirst(lc);
@@ -702,6 +757,23 @@ steward_conventions_ddl_start(EventTriggerData *trig)
 
 	if (!steward_conventions || creating_extension)
 		return;
+	if (IsA(tree, CreateStmt) || IsA(tree, AlterTableStmt))
+	{
+		List	   *names = given_names(tree);
+		MemoryContext oldcxt;
+		GivenNames *g;
+		ListCell   *nc;
+
+		start_notes_reset();
+		oldcxt = MemoryContextSwitchTo(TopTransactionContext);
+		g = palloc(sizeof(GivenNames));
+		g->tree = tree;
+		g->names = NIL;
+		foreach(nc, names)
+			g->names = lappend(g->names, pstrdup(lfirst(nc)));
+		given_at_start = lappend(given_at_start, g);
+		MemoryContextSwitchTo(oldcxt);
+	}
 	if (IsA(tree, IndexStmt) && ((IndexStmt *) tree)->concurrent && ((IndexStmt *) tree)->idxname)
 	{
 		IndexStmt  *stmt = (IndexStmt *) tree;
@@ -741,11 +813,7 @@ steward_conventions_ddl_start(EventTriggerData *trig)
 
 		if (!OidIsValid(relid) || !steward_relation_managed(relid, &p))
 			return;
-		if (alter_lxid != MyProc->lxid)
-		{
-			alter_snapshots = NIL;
-			alter_lxid = MyProc->lxid;
-		}
+		start_notes_reset();
 		oldcxt = MemoryContextSwitchTo(TopTransactionContext);
 		s = palloc(sizeof(AlterSnapshot));
 		s->relid = relid;

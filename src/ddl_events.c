@@ -6,7 +6,8 @@
  * The extension installs one event trigger per event (ddl_command_start,
  * ddl_command_end, sql_drop) with these C functions.  Each fetches the
  * affected objects once and hands them to every feature that reacts to
- * DDL: naming conventions (conventions.c), capture into steward.ddl_log
+ * DDL: naming conventions (conventions.c), injected columns and triggers
+ * (inject.c), capture into steward.ddl_log
  * (ddl_capture.c) and fingerprint tracking inside migrations
  * (fingerprint.c).  Later features hook in here rather than
  * adding event triggers of their own.  The functions are SECURITY DEFINER
@@ -23,6 +24,7 @@
 #include "ddl_events.h"
 #include "executor/spi.h"
 #include "fingerprint.h"
+#include "inject.h"
 #include "fmgr.h"
 #include "spi_cache.h"
 #include "utils/builtins.h"
@@ -115,7 +117,8 @@ steward_on_ddl_command_start(PG_FUNCTION_ARGS)
 	if (!event_wanted(fcinfo, "steward.on_ddl_command_start()"))
 		PG_RETURN_VOID();
 	trig = (EventTriggerData *) fcinfo->context;
-	if (!IsA(trig->parsetree, IndexStmt) && !IsA(trig->parsetree, AlterTableStmt))
+	if (!IsA(trig->parsetree, IndexStmt) && !IsA(trig->parsetree, AlterTableStmt) &&
+		!IsA(trig->parsetree, CreateStmt))
 		PG_RETURN_VOID();
 
 	SPI_connect();
@@ -151,6 +154,8 @@ steward_on_ddl_command_end(PG_FUNCTION_ARGS)
 	objs = fetch_objects(ddl_commands_sql);
 	if (objs != NIL && steward_conventions_ddl_end(trig, objs))
 		objs = fetch_objects(ddl_commands_sql);
+	if (objs != NIL)
+		steward_inject_ddl_end(trig, objs);
 	if (objs != NIL)
 	{
 		steward_capture_objects(trig, objs);

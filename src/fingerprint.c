@@ -3,15 +3,17 @@
  * fingerprint.c
  *		Keep steward.fingerprints equal to what the migrations left.
  *
- * While a migration runs, the event-trigger dispatcher hands every object
- * its DDL created, altered or dropped to steward_fingerprint_note(), which
- * remembers their OIDs per catalog.  When the migration's SQL has run,
- * steward_fingerprint_refresh() re-fingerprints just those objects (and
- * the indexes, constraints and triggers of touched tables) and forgets the
- * dropped ones, so a migration costs in proportion to what it touched, not
- * to the size of the schema: 1,000 migrations are O(n), not O(n^2).
- * Stored OIDs are only trusted in the database that recorded them (dbid):
- * after a dump and restore the rows match by name.
+ * While migrations run, the event-trigger dispatcher hands every object
+ * their DDL created, altered or dropped to steward_fingerprint_note(),
+ * which remembers their OIDs per catalog.  When the steps of one upgrade
+ * or downgrade call have run, steward_fingerprint_refresh() re-fingerprints
+ * just those objects (with the indexes, constraints, triggers, policies and
+ * rules of touched tables, and the views and foreign keys that depend on
+ * them) and forgets the dropped ones, in one statement: the cost follows
+ * what the migrations touched, not the size of the schema, so 1,000
+ * migrations are O(n), not O(n^2).  Stored OIDs are only trusted in the
+ * database that recorded them (dbid): after a dump and restore the rows
+ * are re-linked by name first.
  *
  *-------------------------------------------------------------------------
  */
@@ -19,8 +21,13 @@
 
 #include "access/xlog.h"
 #include "catalog/pg_class.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/objectaddress.h"
 #include "catalog/pg_constraint.h"
+#include "catalog/pg_policy.h"
 #include "catalog/pg_proc.h"
+#include "catalog/pg_rewrite.h"
 #include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
 #include "ddl_events.h"
@@ -41,20 +48,41 @@ static List *touched_types = NIL;
 static List *dropped_idents = NIL;
 
 /*
- * Start tracking for one migration step.
+ * Start tracking for the migration steps of one upgrade or downgrade;
+ * first re-link rows restored from another database (needs SPI).
  */
 void
 steward_fingerprint_begin(void)
 {
+	steward_relink_fingerprints(steward_fingerprint_dbid());
 	touched_lxid = MyProc->lxid;
 	touched_rels = touched_cons = touched_trgs = NIL;
 	touched_procs = touched_types = dropped_idents = NIL;
 }
 
 /*
+ * Table a policy or rule belongs to (InvalidOid when it is gone).
+ */
+static Oid
+owning_table(Oid classid, Oid objid)
+{
+	Relation	catalog = table_open(classid, AccessShareLock);
+	HeapTuple	tup;
+	Oid			relid = InvalidOid;
+
+	tup = get_catalog_object_by_oid(catalog,
+									classid == PolicyRelationId ? Anum_pg_policy_oid : Anum_pg_rewrite_oid,
+									objid);
+	if (HeapTupleIsValid(tup))
+		relid = classid == PolicyRelationId ? ((Form_pg_policy) GETSTRUCT(tup))->polrelid :
+			((Form_pg_rewrite) GETSTRUCT(tup))->ev_class;
+	table_close(catalog, AccessShareLock);
+	return relid;
+}
+
+/*
  * Remember the objects of one DDL command run by a migration.  A column
- * (objsubid != 0) stands for its table; a constraint on a domain for the
- * domain.
+ * (objsubid != 0), a policy or a rule stands for its table.
  */
 void
 steward_fingerprint_note(List *objs, bool dropped)
@@ -93,6 +121,16 @@ steward_fingerprint_note(List *objs, bool dropped)
 			case TypeRelationId:
 				touched_types = list_append_unique_oid(touched_types, o->objid);
 				break;
+			case PolicyRelationId:
+			case RewriteRelationId:
+				if (!dropped)
+				{
+					Oid			relid = owning_table(o->classid, o->objid);
+
+					if (OidIsValid(relid))
+						touched_rels = list_append_unique_oid(touched_rels, relid);
+				}
+				break;
 			default:
 				break;
 		}
@@ -111,7 +149,8 @@ steward_fingerprint_dbid(void)
 }
 
 /*
- * Store fingerprints of what the migration step touched.
+ * Store fingerprints of what the migration steps since
+ * steward_fingerprint_begin() touched; version is the last step's.
  */
 void
 steward_fingerprint_refresh(const char *module, const char *version)

@@ -497,7 +497,6 @@ run_sql(const char *module, const char *version, bool up, const char *sql)
 	snprintf(timeout, sizeof(timeout), "%d", steward_ddl_lock_timeout);
 	(void) set_config_option("lock_timeout", timeout, PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
-	steward_fingerprint_begin();
 	steward_current_module = module;
 	steward_current_version = version;
 	INSTR_TIME_SET_CURRENT(start);
@@ -561,7 +560,6 @@ execute_step(ModuleState *st, PlanStep *p, const char *by, const char *target)
 {
 	double		ms = run_sql(st->module, p->mig->version, p->up, p->sql);
 
-	steward_fingerprint_refresh(st->module, p->mig->version);
 	if (p->up)
 	{
 		steward_record_applied(st, p->mig, ms, false, by);
@@ -585,6 +583,9 @@ execute_plan(ModuleState *st, List *plan, const char *target, ReturnSetInfo *rsi
 	char	   *by = current_role_name();
 	ListCell   *lc;
 
+	if (plan == NIL)
+		return 0;
+	steward_fingerprint_begin();
 	foreach(lc, plan)
 	{
 		PlanStep   *p = lfirst(lc);
@@ -604,6 +605,7 @@ execute_plan(ModuleState *st, List *plan, const char *target, ReturnSetInfo *rsi
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		}
 	}
+	steward_fingerprint_refresh(st->module, ((PlanStep *) llast(plan))->mig->version);
 	return list_length(plan);
 }
 

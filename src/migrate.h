@@ -72,6 +72,7 @@ extern char *steward_lock_holder(uint32 key1, uint32 key2);
 extern void steward_store_fingerprints(const char *module, const char *version,
 									  List *rels, List *cons, List *trgs, List *procs,
 									  List *types, List *dropped_idents, const char *dbid);
+extern void steward_relink_fingerprints(const char *dbid);
 extern void steward_snapshot_fingerprints(const char *schema, const char *module,
 										  const char *version, const char *dbid);
 

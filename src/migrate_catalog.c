@@ -447,7 +447,32 @@ text_array(List *strings)
 }
 
 /*
- * Replace the stored fingerprints of the objects one migration step
+ * Rows stored in another database (restored from a dump) carry OIDs that
+ * mean nothing here: point them at this database's objects of the same
+ * identity, and drop the OIDs of those that no longer exist, so that the
+ * OID-based refresh works after a restore.  Runs before migrations run,
+ * while the objects still have the names the rows carry.
+ */
+void
+steward_relink_fingerprints(const char *dbid)
+{
+	const char *args[1] = {dbid};
+
+	if (catalog_exec("SELECT 1 FROM steward.fingerprints WHERE dbid <> $1 LIMIT 1",
+					 1, args, SPI_OK_SELECT) == 0)
+		return;
+	catalog_exec("UPDATE steward.fingerprints f SET objid = l.objid, table_oid = l.table_oid, dbid = $1 "
+				 "FROM (SELECT DISTINCT schema_name FROM steward.fingerprints WHERE dbid <> $1) s, "
+				 "  LATERAL steward.object_fingerprints(s.schema_name) l "
+				 "WHERE f.dbid <> $1 AND f.schema_name = s.schema_name "
+				 "  AND l.object_type = f.object_type AND l.object_identity = f.object_identity",
+				 1, args, SPI_OK_UPDATE);
+	catalog_exec("UPDATE steward.fingerprints SET objid = NULL, table_oid = NULL, dbid = $1 "
+				 "WHERE dbid <> $1", 1, args, SPI_OK_UPDATE);
+}
+
+/*
+ * Replace the stored fingerprints of the objects migration steps
  * touched: forget them (by OID where the OIDs are this database's, and by
  * identity for dropped objects), then store their live fingerprints,
  * including the indexes, constraints and triggers of touched tables.
@@ -486,15 +511,23 @@ steward_store_fingerprints(const char *module, const char *version, List *rels, 
 						"WHERE (dbid = $4 AND (objid = ANY ($1) OR table_oid = ANY ($2))) "
 						"   OR object_identity = ANY ($3)",
 						4, dtypes, dvalues, NULL, SPI_OK_DELETE);
-	steward_exec_cached("INSERT INTO steward.fingerprints AS f (schema_name, object_type, "
+	steward_exec_cached("WITH r AS ("
+						"  SELECT unnest($1) AS oid "
+						"  UNION SELECT rw.ev_class FROM pg_catalog.pg_depend d "
+						"    JOIN pg_catalog.pg_rewrite rw ON rw.oid = d.objid "
+						"   WHERE d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass "
+						"     AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass "
+						"     AND d.refobjid = ANY ($1)) "
+						"INSERT INTO steward.fingerprints AS f (schema_name, object_type, "
 						"  object_identity, hash, definition, objid, table_oid, dbid, module, version) "
 						"SELECT r.schema_name, r.object_type, r.object_identity, r.hash, r.definition, "
 						"  r.objid, r.table_oid, $6, $7, $8 "
 						"FROM steward.fingerprint_rows("
-						"  ARRAY(SELECT unnest($1) UNION "
+						"  ARRAY(SELECT oid FROM r UNION "
 						"        SELECT x.indexrelid FROM pg_catalog.pg_index x WHERE x.indrelid = ANY ($1)), "
 						"  ARRAY(SELECT unnest($2) UNION "
-						"        SELECT k.oid FROM pg_catalog.pg_constraint k WHERE k.conrelid = ANY ($1)), "
+						"        SELECT k.oid FROM pg_catalog.pg_constraint k "
+						"         WHERE k.conrelid = ANY ($1) OR k.confrelid = ANY ($1)), "
 						"  ARRAY(SELECT unnest($3) UNION "
 						"        SELECT g.oid FROM pg_catalog.pg_trigger g WHERE g.tgrelid = ANY ($1)), "
 						"  $4, $5) r "

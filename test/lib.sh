@@ -15,7 +15,7 @@ RUN_USER=postgres
 
 # Debian packages every suite needs; later suites append to this list.
 STEWARD_PACKAGES=(postgresql-15 postgresql-server-dev-15 postgresql-contrib libkrb5-dev
-	libipc-run-perl python3-psycopg python3-asyncpg python3-sqlalchemy rsync
+	libipc-run-perl python3-psycopg python3-psycopg2 python3-asyncpg python3-sqlalchemy rsync
 	make gcc valgrind)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

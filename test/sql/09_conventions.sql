@@ -34,6 +34,14 @@ CREATE TABLE app.aux_order_items (
   EXCLUDE USING btree (product WITH =, qty WITH =));
 SELECT conrelid::regclass AS tbl, conname, contype FROM pg_constraint
  WHERE connamespace = 'app'::regnamespace ORDER BY 1, 2;
+-- Table-level constraint names the user wrote are checked, not renamed
+-- (PostgreSQL splits them off the CREATE TABLE; they are noted before).
+CREATE TABLE app.aux_bs (id int, b int, CONSTRAINT bs_pk PRIMARY KEY (id));
+CREATE TABLE app.aux_bs (id int, b int, CONSTRAINT bs_uniq UNIQUE (b));
+CREATE TABLE app.aux_bs (id int, b int, CONSTRAINT bs_fk FOREIGN KEY (b) REFERENCES app.aux_products);
+CREATE TABLE app.aux_bs (id int, b int, CONSTRAINT bs_ex EXCLUDE USING btree (b WITH =));
+CREATE TABLE app.aux_bs (id int, b int, CONSTRAINT pk_aux_bs PRIMARY KEY (id), CONSTRAINT uq_aux_bs_b UNIQUE (b));
+SELECT conname FROM pg_constraint WHERE conrelid = 'app.aux_bs'::regclass ORDER BY 1;
 SELECT relname, relkind FROM pg_class WHERE relnamespace = 'app'::regnamespace ORDER BY relkind, relname;
 
 -- Indexes: generated names renamed; explicit names checked, also for unique indexes.

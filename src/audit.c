@@ -1,0 +1,441 @@
+/*-------------------------------------------------------------------------
+ *
+ * audit.c
+ *		steward.audit_trigger(): statement-level AFTER trigger that records
+ *		INSERT, UPDATE, DELETE and TRUNCATE in steward.audit_log.
+ *
+ * Per statement, not per row: the rows come from the statement's
+ * transition tables and are written to the log with the heap and index
+ * APIs and a bulk-insert state, so a row costs its JSON rendering and one
+ * log tuple, not a trigger call, an SPI plan execution and an executor
+ * start-up as a PL/pgSQL audit trigger does.  Rows are rendered with
+ * to_jsonb() itself, so the JSON is exactly what to_jsonb gives.  No SQL
+ * runs, so the caller needs no privilege on the log and no search_path
+ * applies; the log's CHECKs and defaults are enforced here.
+ *
+ * Trigger arguments: mode ('full' or 'diff'), then excluded column names.
+ * An UPDATE that changes nothing, or only excluded columns, is not logged.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "pg_steward.h"
+
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "commands/sequence.h"
+#include "commands/trigger.h"
+#include "executor/executor.h"
+#include "fmgr.h"
+#include "migrate.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/fmgroids.h"
+#include "utils/fmgrprotos.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/relcache.h"
+#include "utils/timestamp.h"
+#include "utils/tuplestore.h"
+#include "utils/xid8.h"
+
+PG_FUNCTION_INFO_V1(steward_audit_trigger);
+
+/* steward.audit_log columns, in table order */
+enum
+{
+	AL_ID, AL_AT, AL_TXID, AL_RELID, AL_SCHEMA, AL_TABLE, AL_OP, AL_ROW_ID, AL_OLD, AL_NEW,
+	AL_CHANGED, AL_DB_USER, AL_ROLE, AL_APPNAME, AL_CLIENT, AL_MODULE, AL_VERSION, AL_NATTS
+};
+
+/* Everything needed to write log rows for one statement. */
+typedef struct AuditWriter
+{
+	Relation	log;
+	Oid			seqid;
+	EState	   *estate;
+	ResultRelInfo *rri;
+	TupleTableSlot *slot;
+	BulkInsertState bistate;
+	CommandId	cid;
+	Datum		values[AL_NATTS];
+	bool		nulls[AL_NATTS];
+} AuditWriter;
+
+/* How to render and compare the audited table's rows. */
+typedef struct AuditTable
+{
+	Relation	rel;
+	TupleDesc	desc;
+	FmgrInfo	to_jsonb;		/* to_jsonb(<table row type>) */
+	bool		diff;
+	bool	   *excluded;		/* per attribute */
+	Datum		excluded_array; /* text[] of excluded names, or 0 */
+	AttrNumber *pk;				/* primary key attnums */
+	int			npk;
+	FmgrInfo   *pk_out;
+} AuditTable;
+
+/*
+ * Open steward.audit_log and fill the per-statement columns.
+ */
+static void
+writer_open(AuditWriter *w, Relation rel, const char *op)
+{
+	Oid			nsp = get_namespace_oid("steward", false);
+	Oid			logid = get_relname_relid("audit_log", nsp);
+	LOCAL_FCINFO(client, 0);
+	Datum		addr;
+
+	if (!OidIsValid(logid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("steward.audit_log does not exist"),
+				 errhint("Install pg_steward in this database, or drop the audit triggers with steward.disable_audit().")));
+	w->seqid = get_relname_relid("audit_log_id_seq", nsp);
+	w->log = table_open(logid, RowExclusiveLock);
+	if (RelationGetDescr(w->log)->natts != AL_NATTS)
+		elog(ERROR, "steward.audit_log has %d columns, expected %d",
+			 RelationGetDescr(w->log)->natts, AL_NATTS);
+	w->estate = CreateExecutorState();
+	w->rri = makeNode(ResultRelInfo);
+	InitResultRelInfo(w->rri, w->log, 1, NULL, 0);
+	ExecOpenIndices(w->rri, false);
+	w->slot = ExecInitExtraTupleSlot(w->estate, RelationGetDescr(w->log), &TTSOpsVirtual);
+	w->bistate = GetBulkInsertState();
+	w->cid = GetCurrentCommandId(true);
+
+	memset(w->nulls, true, sizeof(w->nulls));
+	w->values[AL_AT] = TimestampTzGetDatum(GetCurrentStatementStartTimestamp());
+	w->values[AL_TXID] = FullTransactionIdGetDatum(GetTopFullTransactionId());
+	w->values[AL_RELID] = ObjectIdGetDatum(RelationGetRelid(rel));
+	w->values[AL_SCHEMA] = DirectFunctionCall1(namein,
+											   CStringGetDatum(get_namespace_name(RelationGetNamespace(rel))));
+	w->values[AL_TABLE] = DirectFunctionCall1(namein, CStringGetDatum(RelationGetRelationName(rel)));
+	w->values[AL_OP] = CStringGetTextDatum(op);
+	w->values[AL_DB_USER] = DirectFunctionCall1(namein,
+												CStringGetDatum(GetUserNameFromId(GetSessionUserId(), false)));
+	w->values[AL_ROLE] = DirectFunctionCall1(namein,
+											 CStringGetDatum(GetUserNameFromId(GetUserId(), false)));
+	w->nulls[AL_AT] = w->nulls[AL_TXID] = w->nulls[AL_RELID] = false;
+	w->nulls[AL_SCHEMA] = w->nulls[AL_TABLE] = w->nulls[AL_OP] = false;
+	w->nulls[AL_DB_USER] = w->nulls[AL_ROLE] = false;
+	if (application_name && application_name[0])
+	{
+		w->values[AL_APPNAME] = CStringGetTextDatum(application_name);
+		w->nulls[AL_APPNAME] = false;
+	}
+	InitFunctionCallInfoData(*client, NULL, 0, InvalidOid, NULL, NULL);
+	addr = inet_client_addr(client);
+	if (!client->isnull)
+	{
+		w->values[AL_CLIENT] = addr;
+		w->nulls[AL_CLIENT] = false;
+	}
+	if (steward_current_module)
+	{
+		w->values[AL_MODULE] = CStringGetTextDatum(steward_current_module);
+		w->values[AL_VERSION] = CStringGetTextDatum(steward_current_version);
+		w->nulls[AL_MODULE] = w->nulls[AL_VERSION] = false;
+	}
+}
+
+/*
+ * Write one log row: the per-statement columns plus the given ones.
+ */
+static void
+writer_put(AuditWriter *w, Datum row_id, bool row_id_null, Datum old_row, bool old_null,
+		   Datum new_row, bool new_null, Datum changed, bool changed_null)
+{
+	TupleTableSlot *slot = w->slot;
+
+	ExecClearTuple(slot);
+	memcpy(slot->tts_values, w->values, sizeof(w->values));
+	memcpy(slot->tts_isnull, w->nulls, sizeof(w->nulls));
+	slot->tts_values[AL_ID] = Int64GetDatum(nextval_internal(w->seqid, false));
+	slot->tts_isnull[AL_ID] = false;
+	slot->tts_values[AL_ROW_ID] = row_id;
+	slot->tts_isnull[AL_ROW_ID] = row_id_null;
+	slot->tts_values[AL_OLD] = old_row;
+	slot->tts_isnull[AL_OLD] = old_null;
+	slot->tts_values[AL_NEW] = new_row;
+	slot->tts_isnull[AL_NEW] = new_null;
+	slot->tts_values[AL_CHANGED] = changed;
+	slot->tts_isnull[AL_CHANGED] = changed_null;
+	ExecStoreVirtualTuple(slot);
+	table_tuple_insert(w->log, slot, w->cid, 0, w->bistate);
+	if (w->rri->ri_NumIndices > 0)
+		(void) ExecInsertIndexTuples(w->rri, slot, w->estate, false, false, NULL, NIL);
+}
+
+static void
+writer_close(AuditWriter *w)
+{
+	FreeBulkInsertState(w->bistate);
+	table_finish_bulk_insert(w->log, 0);
+	ExecCloseIndices(w->rri);
+	ExecDropSingleTupleTableSlot(w->slot);
+	FreeExecutorState(w->estate);
+	table_close(w->log, NoLock);
+}
+
+/*
+ * Prepare rendering of the audited table's rows: to_jsonb with its row
+ * type, the excluded columns, the primary key for row_id.
+ */
+static void
+table_open_audit(AuditTable *t, TriggerData *td)
+{
+	Trigger    *trig = td->tg_trigger;
+	Param	   *param = makeNode(Param);
+	FuncExpr   *expr;
+	Bitmapset  *pkattrs;
+	int			i,
+				k;
+	Datum	   *names;
+	int			nnames = 0;
+
+	t->rel = td->tg_relation;
+	t->desc = RelationGetDescr(t->rel);
+	t->diff = trig->tgnargs > 0 && strcmp(trig->tgargs[0], "diff") == 0;
+	if (trig->tgnargs > 0 && strcmp(trig->tgargs[0], "diff") != 0 && strcmp(trig->tgargs[0], "full") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid audit mode \"%s\" on table \"%s\"", trig->tgargs[0],
+						RelationGetRelationName(t->rel)),
+				 errhint("Re-enable auditing with steward.enable_audit(tbl, mode => 'full' or 'diff').")));
+
+	param->paramkind = PARAM_EXTERN;
+	param->paramtype = t->desc->tdtypeid;
+	param->paramtypmod = -1;
+	param->location = -1;
+	expr = makeFuncExpr(F_TO_JSONB, JSONBOID, list_make1(param), InvalidOid, InvalidOid,
+						COERCE_EXPLICIT_CALL);
+	fmgr_info(F_TO_JSONB, &t->to_jsonb);
+	fmgr_info_set_expr((Node *) expr, &t->to_jsonb);
+
+	t->excluded = palloc0(sizeof(bool) * t->desc->natts);
+	names = palloc(sizeof(Datum) * Max(trig->tgnargs, 1));
+	for (k = 1; k < trig->tgnargs; k++)
+		for (i = 0; i < t->desc->natts; i++)
+			if (strcmp(NameStr(TupleDescAttr(t->desc, i)->attname), trig->tgargs[k]) == 0)
+			{
+				t->excluded[i] = true;
+				names[nnames++] = CStringGetTextDatum(trig->tgargs[k]);
+			}
+	t->excluded_array = nnames > 0 ?
+		PointerGetDatum(construct_array(names, nnames, TEXTOID, -1, false, TYPALIGN_INT)) : (Datum) 0;
+
+	pkattrs = RelationGetIndexAttrBitmap(t->rel, INDEX_ATTR_BITMAP_PRIMARY_KEY);
+	t->npk = 0;
+	t->pk = palloc(sizeof(AttrNumber) * Max(bms_num_members(pkattrs), 1));
+	t->pk_out = palloc(sizeof(FmgrInfo) * Max(bms_num_members(pkattrs), 1));
+	k = -1;
+	while ((k = bms_next_member(pkattrs, k)) >= 0)
+	{
+		AttrNumber	attnum = k + FirstLowInvalidHeapAttributeNumber;
+		Oid			outfn;
+		bool		varlena;
+
+		getTypeOutputInfo(TupleDescAttr(t->desc, attnum - 1)->atttypid, &outfn, &varlena);
+		fmgr_info(outfn, &t->pk_out[t->npk]);
+		t->pk[t->npk++] = attnum;
+	}
+}
+
+/*
+ * The row as jsonb, excluded columns (and, with drop, more keys) removed.
+ */
+static Datum
+row_jsonb(AuditTable *t, TupleTableSlot *slot, Datum drop)
+{
+	Datum		jb = FunctionCall1(&t->to_jsonb, ExecFetchSlotHeapTupleDatum(slot));
+
+	if (t->excluded_array)
+		jb = DirectFunctionCall2(jsonb_delete_array, jb, t->excluded_array);
+	if (drop)
+		jb = DirectFunctionCall2(jsonb_delete_array, jb, drop);
+	return jb;
+}
+
+/*
+ * The primary key value(s) of the row as text; false when there is no
+ * primary key.
+ */
+static bool
+row_id(AuditTable *t, TupleTableSlot *slot, Datum *result)
+{
+	StringInfoData buf;
+	int			i;
+
+	if (t->npk == 0)
+		return false;
+	initStringInfo(&buf);
+	for (i = 0; i < t->npk; i++)
+	{
+		bool		isnull;
+		Datum		v = slot_getattr(slot, t->pk[i], &isnull);
+
+		if (i > 0)
+			appendStringInfoChar(&buf, ',');
+		if (!isnull)
+			appendStringInfoString(&buf, OutputFunctionCall(&t->pk_out[i], v));
+	}
+	*result = PointerGetDatum(cstring_to_text_with_len(buf.data, buf.len));
+	return true;
+}
+
+/*
+ * Log the rows of one transition table (INSERT or DELETE).
+ */
+static void
+log_rows(AuditWriter *w, AuditTable *t, Tuplestorestate *ts, bool is_new, MemoryContext rowcxt)
+{
+	TupleTableSlot *slot = MakeSingleTupleTableSlot(t->desc, &TTSOpsMinimalTuple);
+
+	tuplestore_rescan(ts);
+	while (tuplestore_gettupleslot(ts, true, false, slot))
+	{
+		MemoryContext oldcxt = MemoryContextSwitchTo(rowcxt);
+		Datum		id = 0;
+		bool		has_id = row_id(t, slot, &id);
+		Datum		jb = row_jsonb(t, slot, (Datum) 0);
+
+		writer_put(w, id, !has_id, is_new ? 0 : jb, is_new, is_new ? jb : 0, !is_new, 0, true);
+		MemoryContextSwitchTo(oldcxt);
+		MemoryContextReset(rowcxt);
+	}
+	ExecDropSingleTupleTableSlot(slot);
+}
+
+/*
+ * Log the changed rows of an UPDATE: old and new transition tables hold
+ * the rows in the same order.
+ */
+static void
+log_updates(AuditWriter *w, AuditTable *t, Tuplestorestate *olds, Tuplestorestate *news,
+			MemoryContext rowcxt)
+{
+	TupleTableSlot *oslot = MakeSingleTupleTableSlot(t->desc, &TTSOpsMinimalTuple);
+	TupleTableSlot *nslot = MakeSingleTupleTableSlot(t->desc, &TTSOpsMinimalTuple);
+	int			natts = t->desc->natts;
+	Datum	   *changed = palloc(sizeof(Datum) * natts);
+	Datum	   *same = palloc(sizeof(Datum) * natts);
+
+	tuplestore_rescan(olds);
+	tuplestore_rescan(news);
+	while (tuplestore_gettupleslot(olds, true, false, oslot) &&
+		   tuplestore_gettupleslot(news, true, false, nslot))
+	{
+		MemoryContext oldcxt;
+		int			nchanged = 0,
+					nsame = 0,
+					i;
+		Datum		id = 0;
+		bool		has_id;
+		Datum		drop = 0;
+
+		slot_getallattrs(oslot);
+		slot_getallattrs(nslot);
+		oldcxt = MemoryContextSwitchTo(rowcxt);
+		for (i = 0; i < natts; i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(t->desc, i);
+			Datum		name;
+			bool		differ;
+
+			if (att->attisdropped || t->excluded[i])
+				continue;
+			differ = oslot->tts_isnull[i] != nslot->tts_isnull[i] ||
+				(!oslot->tts_isnull[i] &&
+				 !datum_image_eq(oslot->tts_values[i], nslot->tts_values[i], att->attbyval, att->attlen));
+			name = CStringGetTextDatum(NameStr(att->attname));
+			if (differ)
+				changed[nchanged++] = name;
+			else
+				same[nsame++] = name;
+		}
+		if (nchanged > 0)
+		{
+			if (t->diff && nsame > 0)
+				drop = PointerGetDatum(construct_array(same, nsame, TEXTOID, -1, false, TYPALIGN_INT));
+			has_id = row_id(t, nslot, &id);
+			writer_put(w, id, !has_id, row_jsonb(t, oslot, drop), false,
+					   row_jsonb(t, nslot, drop), false,
+					   PointerGetDatum(construct_array(changed, nchanged, TEXTOID, -1, false,
+													   TYPALIGN_INT)), false);
+		}
+		MemoryContextSwitchTo(oldcxt);
+		MemoryContextReset(rowcxt);
+	}
+	ExecDropSingleTupleTableSlot(oslot);
+	ExecDropSingleTupleTableSlot(nslot);
+}
+
+/*
+ * steward.audit_trigger(): AFTER INSERT/UPDATE/DELETE/TRUNCATE FOR EACH
+ * STATEMENT, with transition tables for the first three.
+ */
+Datum
+steward_audit_trigger(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	AuditWriter w;
+	AuditTable	t;
+	MemoryContext rowcxt;
+	TriggerEvent ev;
+	const char *op;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("steward.audit_trigger() must be called as a trigger"),
+				 errhint("Use steward.enable_audit(table) to attach it.")));
+	ev = td->tg_event;
+	if (!TRIGGER_FIRED_AFTER(ev) || !TRIGGER_FIRED_FOR_STATEMENT(ev))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("steward.audit_trigger() must be fired AFTER ... FOR EACH STATEMENT"),
+				 errhint("Use steward.enable_audit(table) to attach it.")));
+	if (TRIGGER_FIRED_BY_INSERT(ev))
+		op = "INSERT";
+	else if (TRIGGER_FIRED_BY_UPDATE(ev))
+		op = "UPDATE";
+	else if (TRIGGER_FIRED_BY_DELETE(ev))
+		op = "DELETE";
+	else
+		op = "TRUNCATE";
+	if ((TRIGGER_FIRED_BY_INSERT(ev) && td->tg_newtable == NULL) ||
+		(TRIGGER_FIRED_BY_DELETE(ev) && td->tg_oldtable == NULL) ||
+		(TRIGGER_FIRED_BY_UPDATE(ev) && (td->tg_oldtable == NULL || td->tg_newtable == NULL)))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("steward.audit_trigger() on table \"%s\" has no transition tables",
+						RelationGetRelationName(td->tg_relation)),
+				 errhint("Use steward.enable_audit(table) to attach it.")));
+
+	table_open_audit(&t, td);
+	writer_open(&w, td->tg_relation, op);
+	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "steward audit row",
+								   ALLOCSET_DEFAULT_SIZES);
+	if (TRIGGER_FIRED_BY_INSERT(ev))
+		log_rows(&w, &t, td->tg_newtable, true, rowcxt);
+	else if (TRIGGER_FIRED_BY_DELETE(ev))
+		log_rows(&w, &t, td->tg_oldtable, false, rowcxt);
+	else if (TRIGGER_FIRED_BY_UPDATE(ev))
+		log_updates(&w, &t, td->tg_oldtable, td->tg_newtable, rowcxt);
+	else
+		writer_put(&w, 0, true, 0, true, 0, true, 0, true);
+	MemoryContextDelete(rowcxt);
+	writer_close(&w);
+	return PointerGetDatum(NULL);
+}
