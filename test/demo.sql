@@ -106,3 +106,27 @@ CREATE TABLE crm."Customer" ("CustomerID" serial PRIMARY KEY, email text UNIQUE)
 CREATE TABLE crm.order_line (id int PRIMARY KEY, customer int REFERENCES crm."Customer");
 CREATE INDEX by_customer ON crm.order_line (customer);
 SELECT object_type, object_identity, rule, suggestion FROM steward.lint('crm');
+
+\echo
+\echo '== 15. Injected columns: a table created in a managed schema (inject_columns, audit)'
+CREATE SCHEMA blog;
+SELECT schema_name, table_prefix, inject_columns, audit FROM steward.manage_schema('blog', table_prefix => 'aux_');
+CREATE TABLE blog.aux_posts (title text NOT NULL, body text);
+\d blog.aux_posts
+INSERT INTO blog.aux_posts (title, body) VALUES ('Hello', 'first post'), ('Second', 'more');
+SELECT title, id, href, created = updated AS "created = updated" FROM blog.aux_posts ORDER BY title;
+
+\echo
+\echo '== 16. An UPDATE bumps updated (C trigger); a no-op UPDATE does not'
+SELECT pg_sleep(0.01);
+UPDATE blog.aux_posts SET body = 'edited' WHERE title = 'Hello';
+UPDATE blog.aux_posts SET body = body WHERE title = 'Second';
+SELECT title, updated > created AS bumped FROM blog.aux_posts ORDER BY title;
+
+\echo
+\echo '== 17. The audit rows those statements left (C statement-level trigger)'
+DELETE FROM blog.aux_posts WHERE title = 'Second';
+SELECT op, table_name, left(row_id, 8) || '…' AS row_id, changed,
+       new_row - 'id' - 'href' - 'created' - 'updated' AS new_row,
+       old_row - 'id' - 'href' - 'created' - 'updated' AS old_row, db_user
+  FROM steward.audit_log WHERE schema_name = 'blog' ORDER BY id;
