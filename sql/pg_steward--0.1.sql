@@ -743,7 +743,9 @@ CREATE FUNCTION steward.touch_updated() RETURNS trigger
 COMMENT ON FUNCTION steward.touch_updated() IS
 	'BEFORE UPDATE row trigger: sets the updated column (argument, default "updated") to the transaction timestamp when the row changed, unless the UPDATE assigned it';
 
-CREATE SEQUENCE steward.audit_log_id_seq CACHE 100;
+-- CACHE 1: ids are taken in the trigger, after the row lock is held, so one
+-- row's entries are numbered in the order its changes were made.
+CREATE SEQUENCE steward.audit_log_id_seq;
 CREATE TABLE steward.audit_log (
 	id			bigint NOT NULL DEFAULT nextval('steward.audit_log_id_seq') PRIMARY KEY,
 	at			timestamptz NOT NULL DEFAULT statement_timestamp(),
@@ -868,6 +870,124 @@ CREATE FUNCTION steward.purge_audit(older_than interval) RETURNS bigint
 COMMENT ON FUNCTION steward.purge_audit(interval) IS
 	'Delete audit rows older than the interval; returns how many. Granted by the extension owner.';
 REVOKE EXECUTE ON FUNCTION steward.purge_audit(interval) FROM PUBLIC;
+
+/* ------------------------------------------------------------------------
+ * Query metrics in shared memory (DESIGN.md section 5)
+ * ------------------------------------------------------------------------ */
+
+CREATE FUNCTION steward.query_metrics_fn(OUT datname text, OUT username text, OUT command text,
+	OUT calls bigint, OUT errors bigint, OUT rows bigint, OUT total_ms double precision,
+	OUT min_ms double precision, OUT max_ms double precision, OUT mean_ms double precision,
+	OUT stddev_ms double precision, OUT p50_ms double precision, OUT p95_ms double precision,
+	OUT p99_ms double precision)
+	RETURNS SETOF record AS 'MODULE_PATHNAME', 'steward_query_metrics' LANGUAGE C VOLATILE;
+CREATE VIEW steward.query_metrics AS SELECT * FROM steward.query_metrics_fn();
+COMMENT ON VIEW steward.query_metrics IS 'Statements per database, user and command: calls, errors, rows, latency';
+
+CREATE FUNCTION steward.table_metrics_fn(OUT datname text, OUT relid oid, OUT schema_name text,
+	OUT table_name text, OUT command text, OUT calls bigint, OUT rows bigint, OUT total_ms double precision)
+	RETURNS SETOF record AS 'MODULE_PATHNAME', 'steward_table_metrics' LANGUAGE C VOLATILE;
+CREATE VIEW steward.table_metrics AS SELECT * FROM steward.table_metrics_fn();
+COMMENT ON VIEW steward.table_metrics IS 'Which statements touch which tables (views resolved to their base tables)';
+
+CREATE FUNCTION steward.latency_histogram_fn(OUT datname text, OUT command text,
+	OUT le_ms double precision, OUT count bigint)
+	RETURNS SETOF record AS 'MODULE_PATHNAME', 'steward_latency_histogram' LANGUAGE C VOLATILE;
+CREATE VIEW steward.latency_histogram AS SELECT * FROM steward.latency_histogram_fn();
+COMMENT ON VIEW steward.latency_histogram IS 'Statement latency in log2 buckets (le_ms = upper bound), per database and command';
+
+CREATE FUNCTION steward.error_metrics_fn(OUT datname text, OUT sqlstate text, OUT count bigint,
+	OUT last_at timestamptz, OUT last_message text)
+	RETURNS SETOF record AS 'MODULE_PATHNAME', 'steward_error_metrics' LANGUAGE C VOLATILE;
+CREATE VIEW steward.error_metrics AS SELECT * FROM steward.error_metrics_fn();
+COMMENT ON VIEW steward.error_metrics IS 'Failed statements per database and SQLSTATE, parse and plan errors included';
+
+CREATE FUNCTION steward.trace_fn(slow boolean, OUT at timestamptz, OUT pid integer, OUT datname text,
+	OUT username text, OUT application_name text, OUT client_addr inet, OUT command text,
+	OUT duration_ms double precision, OUT rows bigint, OUT query text, OUT sqlstate text)
+	RETURNS SETOF record AS 'MODULE_PATHNAME', 'steward_trace' LANGUAGE C VOLATILE STRICT;
+CREATE VIEW steward.slow_queries AS
+	SELECT at, pid, datname, username, application_name, client_addr, command, duration_ms, rows, query
+	  FROM steward.trace_fn(true) ORDER BY at;
+COMMENT ON VIEW steward.slow_queries IS 'The last 100 statements slower than steward.slow_query_ms';
+CREATE VIEW steward.recent_queries AS
+	SELECT at, pid, datname, username, application_name, client_addr, command, duration_ms, rows,
+		   query, sqlstate
+	  FROM steward.trace_fn(false) ORDER BY at;
+COMMENT ON VIEW steward.recent_queries IS 'The last steward.trace_size statements of all backends; sqlstate set for failures';
+
+CREATE FUNCTION steward.metrics_info(OUT since timestamptz, OUT tables_tracked integer,
+	OUT tables_dropped bigint, OUT memory_bytes bigint, OUT backends integer, OUT max_tables integer,
+	OUT trace_size integer, OUT max_query_length integer, OUT statements_traced bigint)
+	RETURNS record AS 'MODULE_PATHNAME', 'steward_metrics_info' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION steward.metrics_info() IS 'About the metrics: since when, tables tracked and dropped, shared memory used';
+-- Everyone may read the metrics; query text and client addresses are
+-- hidden inside the functions from those not allowed to see them.
+GRANT SELECT ON steward.query_metrics, steward.table_metrics, steward.latency_histogram,
+	steward.error_metrics, steward.slow_queries, steward.recent_queries TO PUBLIC;
+
+CREATE FUNCTION steward.reset_metrics() RETURNS void
+	AS 'MODULE_PATHNAME', 'steward_reset_metrics' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION steward.reset_metrics() IS 'Forget all query metrics. Not executable by PUBLIC.';
+REVOKE EXECUTE ON FUNCTION steward.reset_metrics() FROM PUBLIC;
+
+-- Prometheus text exposition of the metrics.
+CREATE FUNCTION steward.prometheus() RETURNS text
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	WITH esc(f) AS (SELECT 1),
+	q AS (SELECT * FROM steward.query_metrics),
+	lbl AS (SELECT q.*, format('datname="%s",username="%s",command="%s"',
+			replace(replace(replace(coalesce(datname, ''), '\', '\\'), '"', '\"'), E'\n', '\n'),
+			replace(replace(replace(coalesce(username, ''), '\', '\\'), '"', '\"'), E'\n', '\n'),
+			command) AS l FROM q),
+	h AS (SELECT datname, command, le_ms, count,
+				 sum(count) OVER (PARTITION BY datname, command ORDER BY le_ms) AS cum
+			FROM steward.latency_histogram),
+	lines AS (
+		SELECT 1 AS o, '# HELP steward_statements_total Statements executed.' AS line
+		UNION ALL SELECT 2, '# TYPE steward_statements_total counter'
+		UNION ALL SELECT 3, 'steward_statements_total{' || l || '} ' || calls FROM lbl
+		UNION ALL SELECT 4, '# HELP steward_statement_errors_total Statements that failed.'
+		UNION ALL SELECT 5, '# TYPE steward_statement_errors_total counter'
+		UNION ALL SELECT 6, 'steward_statement_errors_total{' || l || '} ' || errors FROM lbl
+		UNION ALL SELECT 7, '# HELP steward_statement_rows_total Rows processed by statements.'
+		UNION ALL SELECT 8, '# TYPE steward_statement_rows_total counter'
+		UNION ALL SELECT 9, 'steward_statement_rows_total{' || l || '} ' || rows FROM lbl
+		UNION ALL SELECT 10, '# HELP steward_statement_seconds_total Time spent in statements.'
+		UNION ALL SELECT 11, '# TYPE steward_statement_seconds_total counter'
+		UNION ALL SELECT 12, 'steward_statement_seconds_total{' || l || '} ' || (total_ms / 1000)::text FROM lbl
+		UNION ALL SELECT 13, '# HELP steward_statement_duration_seconds Statement latency.'
+		UNION ALL SELECT 14, '# TYPE steward_statement_duration_seconds histogram'
+		UNION ALL SELECT 15, format('steward_statement_duration_seconds_bucket{datname="%s",command="%s",le="%s"} %s',
+				replace(replace(coalesce(h.datname, ''), '\', '\\'), '"', '\"'), h.command,
+				CASE WHEN h.le_ms = 'Infinity' THEN '+Inf' ELSE (h.le_ms / 1000)::text END, h.cum)
+			FROM h
+		UNION ALL SELECT 15, format('steward_statement_duration_seconds_bucket{datname="%s",command="%s",le="+Inf"} %s',
+				replace(replace(coalesce(datname, ''), '\', '\\'), '"', '\"'), command, sum(count))
+			FROM h GROUP BY datname, command HAVING max(le_ms) <> 'Infinity'
+		UNION ALL SELECT 16, format('steward_statement_duration_seconds_sum{datname="%s",command="%s"} %s',
+				replace(replace(coalesce(datname, ''), '\', '\\'), '"', '\"'), command, sum(total_ms) / 1000)
+			FROM q GROUP BY datname, command
+		UNION ALL SELECT 17, format('steward_statement_duration_seconds_count{datname="%s",command="%s"} %s',
+				replace(replace(coalesce(datname, ''), '\', '\\'), '"', '\"'), command, sum(calls))
+			FROM q GROUP BY datname, command
+		UNION ALL SELECT 18, '# HELP steward_table_statements_total Statements per table and command.'
+		UNION ALL SELECT 19, '# TYPE steward_table_statements_total counter'
+		UNION ALL SELECT 20, format('steward_table_statements_total{datname="%s",schema="%s",table="%s",command="%s"} %s',
+				replace(replace(coalesce(datname, ''), '\', '\\'), '"', '\"'),
+				replace(replace(coalesce(schema_name, ''), '\', '\\'), '"', '\"'),
+				replace(replace(coalesce(table_name, relid::text), '\', '\\'), '"', '\"'), command, calls)
+			FROM steward.table_metrics
+		UNION ALL SELECT 21, '# HELP steward_errors_total Failed statements per SQLSTATE.'
+		UNION ALL SELECT 22, '# TYPE steward_errors_total counter'
+		UNION ALL SELECT 23, format('steward_errors_total{datname="%s",sqlstate="%s"} %s',
+				replace(replace(coalesce(datname, ''), '\', '\\'), '"', '\"'), sqlstate, count)
+			FROM steward.error_metrics)
+	SELECT string_agg(line, E'\n' ORDER BY o, line) || E'\n' FROM lines
+	$$;
+COMMENT ON FUNCTION steward.prometheus() IS 'The metrics in Prometheus text exposition format';
 
 -- Event triggers: one C dispatcher per event, shared by DDL capture and the
 -- conventions.  They write steward's catalogs on behalf of whoever runs DDL.

@@ -268,8 +268,37 @@ row_jsonb(AuditTable *t, TupleTableSlot *slot, Datum drop)
 }
 
 /*
- * The primary key value(s) of the row as text; false when there is no
- * primary key.
+ * Append a key part as a row-literal field: quoted when it holds anything
+ * that would make two different keys look alike.
+ */
+static void
+append_key_part(StringInfo buf, const char *v)
+{
+	const char *p;
+	bool		quote = v[0] == '\0';
+
+	for (p = v; *p && !quote; p++)
+		if (*p == ',' || *p == '(' || *p == ')' || *p == '"' || *p == '\\' || isspace((unsigned char) *p))
+			quote = true;
+	if (!quote)
+	{
+		appendStringInfoString(buf, v);
+		return;
+	}
+	appendStringInfoChar(buf, '"');
+	for (p = v; *p; p++)
+	{
+		if (*p == '"' || *p == '\\')
+			appendStringInfoChar(buf, *p);
+		appendStringInfoChar(buf, *p);
+	}
+	appendStringInfoChar(buf, '"');
+}
+
+/*
+ * The primary key value of the row as text: the value itself for a
+ * one-column key, a row literal like (1,"a,b") for a composite one (so
+ * different keys never give the same text); false without a primary key.
  */
 static bool
 row_id(AuditTable *t, TupleTableSlot *slot, Datum *result)
@@ -280,6 +309,8 @@ row_id(AuditTable *t, TupleTableSlot *slot, Datum *result)
 	if (t->npk == 0)
 		return false;
 	initStringInfo(&buf);
+	if (t->npk > 1)
+		appendStringInfoChar(&buf, '(');
 	for (i = 0; i < t->npk; i++)
 	{
 		bool		isnull;
@@ -288,8 +319,17 @@ row_id(AuditTable *t, TupleTableSlot *slot, Datum *result)
 		if (i > 0)
 			appendStringInfoChar(&buf, ',');
 		if (!isnull)
-			appendStringInfoString(&buf, OutputFunctionCall(&t->pk_out[i], v));
+		{
+			char	   *s = OutputFunctionCall(&t->pk_out[i], v);
+
+			if (t->npk > 1)
+				append_key_part(&buf, s);
+			else
+				appendStringInfoString(&buf, s);
+		}
 	}
+	if (t->npk > 1)
+		appendStringInfoChar(&buf, ')');
 	*result = PointerGetDatum(cstring_to_text_with_len(buf.data, buf.len));
 	return true;
 }

@@ -35,6 +35,7 @@ _PG_init(void)
 	steward_migrate_init();
 	steward_ddl_capture_init();
 	steward_conventions_init();
+	steward_metrics_init();
 
 	MarkGUCPrefixReserved("steward");
 }

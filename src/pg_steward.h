@@ -26,5 +26,6 @@ extern void steward_require_preload(const char *feature);
 extern void steward_migrate_init(void);
 extern void steward_ddl_capture_init(void);
 extern void steward_conventions_init(void);
+extern void steward_metrics_init(void);
 
 #endif							/* PG_STEWARD_H */

@@ -51,6 +51,11 @@ SELECT a.new_row = to_jsonb(k) AS same_json, a.row_id, length(a.new_row->>'big')
 UPDATE kinds SET n = 1.500;  -- same value, other representation: a change for to_jsonb
 SELECT changed, old_row->'n' AS old_n, new_row->'n' AS new_n FROM steward.audit_log
  WHERE relid = 'kinds'::regclass AND op = 'UPDATE';
+-- Composite keys are row literals, so different keys never share a row_id.
+CREATE TABLE cpk (a text, b text, c int, PRIMARY KEY (a, b));
+SELECT steward.enable_audit('cpk');
+INSERT INTO cpk VALUES ('x,y', 'z', 1), ('x', 'y,z', 2), ('q', 'say "hi"', 3);
+SELECT row_id, new_row->>'c' AS c FROM steward.audit_log WHERE relid = 'cpk'::regclass ORDER BY id;
 
 -- A table without a primary key logs rows without row_id; partitioned tables are audited on the parent.
 CREATE TABLE nopk (v int);

@@ -31,6 +31,13 @@ $plain->safe_psql('postgres', 'CREATE EXTENSION pg_steward');
 # settings; one that has, does.
 is($plain->safe_psql('postgres', 'SELECT steward.version(); SHOW steward.ddl_lock_timeout'),
 	"0.1\n5s", 'version and settings work when loaded on demand');
+# Everything but the metrics works; the metrics views say what to add.
+($ret, $out, $err) = $plain->psql('postgres', 'SELECT * FROM steward.query_metrics');
+isnt($ret, 0, 'metrics need the preload');
+like($err, qr/query metrics requires pg_steward to be loaded via shared_preload_libraries/,
+	'the error names the missing preload');
+like($err, qr/HINT:  Add shared_preload_libraries = 'pg_steward' to postgresql.conf and restart the server./,
+	'the hint shows the line to add');
 ok($plain->safe_psql('postgres', 'SELECT 1') eq '1', 'server still up');
 $plain->stop;
 
