@@ -130,3 +130,36 @@ SELECT op, table_name, left(row_id, 8) || '…' AS row_id, changed,
        new_row - 'id' - 'href' - 'created' - 'updated' AS new_row,
        old_row - 'id' - 'href' - 'created' - 'updated' AS old_row, db_user
   FROM steward.audit_log WHERE schema_name = 'blog' ORDER BY id;
+
+\echo
+\echo '== 18. Query metrics (shared memory, every backend): a short workload with one slow and one failing statement'
+SELECT steward.reset_metrics();
+SET steward.slow_query_ms = 100;
+CREATE TABLE public.visits (id serial PRIMARY KEY, page text, at timestamptz DEFAULT now());
+INSERT INTO public.visits (page) SELECT 'page-' || (g % 7) FROM generate_series(1, 500) g;
+SELECT page, count(*) FROM public.visits GROUP BY page ORDER BY page LIMIT 3;
+SELECT count(*) FROM public.visits v JOIN blog.aux_posts p ON p.title = v.page;
+UPDATE public.visits SET page = 'home' WHERE id <= 10;
+SELECT pg_sleep(0.15);
+\set ON_ERROR_STOP off
+SELECT 1 / (id - id) FROM public.visits LIMIT 1;
+\set ON_ERROR_STOP on
+\echo '-- per database, user and command'
+SELECT datname, username, command, calls, errors, rows, round(total_ms::numeric, 2) AS total_ms,
+       round(p50_ms::numeric, 3) AS p50_ms, round(p99_ms::numeric, 3) AS p99_ms
+  FROM steward.query_metrics WHERE datname = current_database() ORDER BY command;
+\echo '-- which statements touched which tables'
+SELECT schema_name, table_name, command, calls, rows FROM steward.table_metrics
+ WHERE datname = current_database() AND schema_name IN ('public', 'blog') ORDER BY 1, 2, 3;
+\echo '-- latency histogram (log2 buckets) of SELECTs'
+SELECT le_ms, count FROM steward.latency_histogram WHERE datname = current_database() AND command = 'SELECT' ORDER BY le_ms;
+\echo '-- errors by SQLSTATE'
+SELECT sqlstate, count, last_message FROM steward.error_metrics WHERE datname = current_database();
+\echo '-- slow statements (above steward.slow_query_ms = 100ms)'
+SELECT command, round(duration_ms::numeric, 1) AS ms, query FROM steward.slow_queries;
+\echo '-- the ring of recent statements (sqlstate set for the failure)'
+SELECT command, rows, sqlstate, left(query, 60) AS query FROM steward.recent_queries
+ WHERE datname = current_database() ORDER BY at DESC LIMIT 8;
+SELECT * FROM steward.metrics_info();
+\echo '-- Prometheus text exposition (first lines)'
+SELECT line FROM regexp_split_to_table(steward.prometheus(), E'\n') WITH ORDINALITY AS l(line, n) WHERE n <= 8 ORDER BY n;
