@@ -447,9 +447,7 @@ fix_child(StewardPolicy *p, Oid relid, Oid child, List *given)
 					return false;	/* judged as its constraint */
 				name = get_rel_name(child);
 				standard = steward_index_standard_name(child);
-				if (steward_name_acceptable(name, standard) ||
-					(strncmp(standard, "uq_", 3) == 0 &&
-					 steward_name_acceptable(name, psprintf("ix_%s", standard + 3))))
+				if (steward_index_name_acceptable(name, standard))
 					return false;
 				if (name_in(given, name))
 				{
@@ -536,9 +534,7 @@ check_relation_name(StewardPolicy *p, Oid relid, const char *name)
 			{
 				char	   *standard = steward_index_standard_name(relid);
 
-				if (!steward_name_acceptable(name, standard) &&
-					!(strncmp(standard, "uq_", 3) == 0 &&
-					  steward_name_acceptable(name, psprintf("ix_%s", standard + 3))))
+				if (!steward_index_name_acceptable(name, standard))
 					violation(p, "index", name,
 							  "Index names are ix_<table>_<columns> (uq_<table>_<columns> for unique indexes).",
 							  standard);
@@ -798,9 +794,7 @@ steward_conventions_ddl_start(EventTriggerData *trig)
 			}
 		}
 		standard = steward_compose_name(stmt->unique ? "uq" : "ix", get_rel_name(relid), cols, NULL);
-		if (!steward_name_acceptable(stmt->idxname, standard) &&
-			!(stmt->unique &&
-			  steward_name_acceptable(stmt->idxname, psprintf("ix_%s", standard + 3))))
+		if (!steward_index_name_acceptable(stmt->idxname, standard))
 			violation(p, "index", stmt->idxname,
 					  "Index names are ix_<table>_<columns> (uq_<table>_<columns> for unique indexes); CREATE INDEX CONCURRENTLY is checked before it starts.",
 					  standard);

@@ -190,6 +190,18 @@ steward_name_acceptable(const char *name, const char *standard)
 }
 
 /*
+ * Is an explicit index name acceptable?  A unique index whose standard
+ * name is uq_... may also be named ix_... (SQLAlchemy and Alembic do).
+ */
+bool
+steward_index_name_acceptable(const char *name, const char *standard)
+{
+	return steward_name_acceptable(name, standard) ||
+		(strncmp(standard, "uq_", 3) == 0 &&
+		 steward_name_acceptable(name, psprintf("ix_%s", standard + 3)));
+}
+
+/*
  * Names of the attributes in an int2[] of attribute numbers of relid.
  */
 static List *
@@ -463,8 +475,7 @@ steward_name_suggestion(PG_FUNCTION_ARGS)
 			if (OidIsValid(get_index_constraint(objid)))
 				PG_RETURN_NULL();	/* judged as its constraint */
 			standard = steward_index_standard_name(objid);
-			if (strncmp(standard, "uq_", 3) == 0 &&
-				steward_name_acceptable(name, psprintf("ix_%s", standard + 3)))
+			if (steward_index_name_acceptable(name, standard))
 				PG_RETURN_NULL();
 		}
 		else if (relkind == RELKIND_SEQUENCE)

@@ -22,5 +22,6 @@ extern char *steward_constraint_standard_name(Oid conoid);
 extern char *steward_index_standard_name(Oid indexoid);
 extern char *steward_sequence_standard_name(Oid seqoid);
 extern bool steward_name_acceptable(const char *name, const char *standard);
+extern bool steward_index_name_acceptable(const char *name, const char *standard);
 
 #endif							/* STEWARD_NAMING_H */
