@@ -35,7 +35,7 @@
 #define STEWARD_NCMDS			6
 
 #define STEWARD_HIST_BUCKETS	32	/* log2 of microseconds: < 1us .. >= 2^30 us */
-#define STEWARD_SLOT_KEYS		16	/* (database, user, command) per backend */
+#define STEWARD_SLOT_KEYS		64	/* (database, user, command) per backend */
 #define STEWARD_SLOT_ERRORS		16	/* (database, sqlstate) per backend */
 #define STEWARD_RETIRED_KEYS	512
 #define STEWARD_RETIRED_ERRORS	256
@@ -88,6 +88,7 @@ typedef struct StewardSlot
 	int			nerrors;
 	int			ntables;
 	int64		tables_dropped;
+	int64		keys_dropped;	/* statements not counted: no free key */
 	StewardQueryCounters keys[STEWARD_SLOT_KEYS];
 	StewardErrorCounters errors[STEWARD_SLOT_ERRORS];
 	StewardTableCounters tables[FLEXIBLE_ARRAY_MEMBER];
@@ -131,6 +132,7 @@ typedef struct StewardMetricsShared
 	int			rerrors;
 	int			rtables;
 	int64		rtables_dropped;
+	int64		rkeys_dropped;
 	StewardQueryCounters retired_keys[STEWARD_RETIRED_KEYS];
 	StewardErrorCounters retired_errors[STEWARD_RETIRED_ERRORS];
 	/* then: retired tables[max_tables], slots[nslots], trace[trace_size], slow[SLOW] */

@@ -54,6 +54,7 @@ typedef struct Running
 	QueryDesc  *qd;
 	instr_time	start;
 	int			cmd;
+	uint64		rows;			/* summed over ExecutorRun calls (fetches) */
 } Running;
 static Running running[MAX_RUNNING];
 static int	nrunning = 0;
@@ -126,7 +127,7 @@ begin_write(void)
 		int			i;
 
 		slot->nkeys = slot->nerrors = slot->ntables = 0;
-		slot->tables_dropped = 0;
+		slot->tables_dropped = slot->keys_dropped = 0;
 		slot->generation = gen;
 		cache_generation = gen;
 		for (i = 0; i < STEWARD_NCMDS; i++)
@@ -168,7 +169,10 @@ key_for(StewardSlot *slot, int cmd)
 	if (i == slot->nkeys)
 	{
 		if (i == STEWARD_SLOT_KEYS)
+		{
+			slot->keys_dropped++;
 			return NULL;
+		}
 		k = &slot->keys[i];
 		memset(k, 0, sizeof(*k));
 		k->dbid = MyDatabaseId;
@@ -377,6 +381,7 @@ steward_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	{
 		running[nrunning].qd = queryDesc;
 		running[nrunning].cmd = command_of(queryDesc->operation);
+		running[nrunning].rows = 0;
 		INSTR_TIME_SET_CURRENT(running[nrunning].start);
 		if (nesting_level == 0)
 			current_cmd = running[nrunning].cmd;
@@ -400,6 +405,18 @@ steward_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 		nesting_level--;
 	}
 	PG_END_TRY();
+	/* es_processed restarts at every call: a cursor fetches in batches */
+	if (queryDesc->estate)
+	{
+		int			i;
+
+		for (i = nrunning - 1; i >= 0; i--)
+			if (running[i].qd == queryDesc)
+			{
+				running[i].rows += queryDesc->estate->es_processed;
+				break;
+			}
+	}
 }
 
 static void
@@ -438,7 +455,8 @@ steward_ExecutorEnd(QueryDesc *queryDesc)
 		memmove(&running[i], &running[i + 1], sizeof(Running) * (nrunning - i - 1));
 		nrunning--;
 		if (steward_metrics_enabled && queryDesc->estate)
-			record(r.cmd, INSTR_TIME_GET_MILLISEC(now), (int64) queryDesc->estate->es_processed,
+			record(r.cmd, INSTR_TIME_GET_MILLISEC(now),
+				   (int64) (r.rows > 0 ? r.rows : queryDesc->estate->es_processed),
 				   queryDesc->plannedstmt->rtable, queryDesc->sourceText,
 				   queryDesc->plannedstmt->stmt_location, queryDesc->plannedstmt->stmt_len);
 		if (nesting_level == 0)
@@ -529,20 +547,19 @@ steward_emit_log(ErrorData *edata)
 	if (prev_emit_log)
 		prev_emit_log(edata);
 	if (in_emit_log || edata->elevel != ERROR || steward_metrics == NULL ||
+		LWLockHeldByMe(steward_metrics->lock) ||
 		!steward_metrics_enabled || MyBackendType != B_BACKEND || IsParallelWorker() ||
 		MyBackendId == InvalidBackendId)
 		return;
 	in_emit_log = true;
 	{
-		StewardSlot *slot = steward_slot(MyBackendId - 1);
+		/* takes the slot over on first use: no allocation, one short lock */
+		StewardSlot *slot = begin_write();
 
-		/* only a slot already taken over: claiming one would allocate */
-		if (slot->pid == MyProcPid && slot->generation == pg_atomic_read_u32(&steward_metrics->generation))
+		if (slot != NULL)
 		{
 			int			i;
 
-			pg_atomic_write_u32(&slot->changecount, pg_atomic_read_u32(&slot->changecount) + 1);
-			pg_write_barrier();
 			for (i = 0; i < slot->nerrors; i++)
 				if (slot->errors[i].dbid == MyDatabaseId && slot->errors[i].sqlstate == edata->sqlerrcode)
 					break;
@@ -562,16 +579,12 @@ steward_emit_log(ErrorData *edata)
 			}
 			if (current_cmd >= 0)
 			{
-				for (i = 0; i < slot->nkeys; i++)
-					if (slot->keys[i].dbid == MyDatabaseId && slot->keys[i].userid == GetUserId() &&
-						slot->keys[i].cmd == current_cmd)
-					{
-						slot->keys[i].errors++;
-						break;
-					}
+				StewardQueryCounters *k = key_for(slot, current_cmd);
+
+				if (k)
+					k->errors++;
 			}
-			pg_write_barrier();
-			pg_atomic_write_u32(&slot->changecount, pg_atomic_read_u32(&slot->changecount) + 1);
+			end_write(slot);
 		}
 		trace(current_cmd, 0, 0, edata->sqlerrcode, debug_query_string, -1, 0);
 	}

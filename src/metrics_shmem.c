@@ -23,6 +23,8 @@
 #include "pgstat.h"
 #include "storage/backendid.h"
 #include "storage/fd.h"
+#include "catalog/pg_control.h"
+#include "common/controldata_utils.h"
 #include "storage/ipc.h"
 #include "storage/shmem.h"
 #include "utils/guc.h"
@@ -174,7 +176,10 @@ retire_slot(StewardSlot *slot)
 		if (j == m->rkeys)
 		{
 			if (m->rkeys == STEWARD_RETIRED_KEYS)
+			{
+				m->rkeys_dropped += k->calls + k->errors;
 				continue;
+			}
 			memset(&m->retired_keys[j], 0, sizeof(StewardQueryCounters));
 			m->retired_keys[j].dbid = k->dbid;
 			m->retired_keys[j].userid = k->userid;
@@ -229,11 +234,12 @@ retire_slot(StewardSlot *slot)
 		rt[j].total_ms += t->total_ms;
 	}
 	m->rtables_dropped += slot->tables_dropped;
+	m->rkeys_dropped += slot->keys_dropped;
 
 	pg_atomic_add_fetch_u32(&slot->changecount, 1);
 	pg_write_barrier();
 	slot->nkeys = slot->nerrors = slot->ntables = 0;
-	slot->tables_dropped = 0;
+	slot->tables_dropped = slot->keys_dropped = 0;
 	slot->pid = 0;
 	pg_write_barrier();
 	pg_atomic_add_fetch_u32(&slot->changecount, 1);
@@ -309,8 +315,21 @@ metrics_save(int code, Datum arg)
 
 	if (code != 0 || !steward_metrics_save || m == NULL)
 		return;
+	/*
+	 * Only a clean shutdown keeps the counters: after an immediate shutdown
+	 * the postmaster also exits with 0, but the control file still says the
+	 * cluster was running, and the next start will recover as from a crash.
+	 */
+	{
+		bool		crc_ok;
+		ControlFileData *cf = get_controlfile(DataDir, &crc_ok);
+
+		if (!crc_ok || cf->state != DB_SHUTDOWNED)
+			return;
+	}
 	for (i = 0; i < m->nslots; i++)
-		retire_slot(steward_slot(i));
+		if ((pg_atomic_read_u32(&steward_slot(i)->changecount) & 1) == 0)
+			retire_slot(steward_slot(i));
 	f = AllocateFile(STEWARD_STAT_FILE ".tmp", PG_BINARY_W);
 	if (f == NULL)
 		goto error;

@@ -62,7 +62,7 @@ copy_slot(int i, StewardSlot *copy)
 			if (pg_atomic_read_u32(&slot->changecount) == before)
 				return copy->generation == gen && (copy->nkeys || copy->nerrors || copy->ntables);
 		}
-		CHECK_FOR_INTERRUPTS();
+		pg_spin_delay();		/* the lock is held: no interrupt checks here */
 	}
 	return false;
 }
@@ -77,6 +77,7 @@ typedef struct Collected
 	StewardTableCounters *tables;
 	int			ntables;
 	int64		tables_dropped;
+	int64		keys_dropped;
 	int			backends;
 } Collected;
 
@@ -167,8 +168,12 @@ collect(void)
 	for (i = 0; i < m->rtables; i++)
 		add_table_counters(c, &steward_retired_tables()[i]);
 	c->tables_dropped = m->rtables_dropped;
-	LWLockRelease(m->lock);
+	c->keys_dropped = m->rkeys_dropped;
 
+	/*
+	 * Copy the live slots under the same (shared) lock: a backend retiring
+	 * its slot meanwhile would otherwise be counted in neither place.
+	 */
 	for (i = 0; i < m->nslots; i++)
 	{
 		if (!copy_slot(i, copy))
@@ -188,7 +193,9 @@ collect(void)
 			add_table_counters(c, &copy->tables[j]);
 		}
 		c->tables_dropped += copy->tables_dropped;
+		c->keys_dropped += copy->keys_dropped;
 	}
+	LWLockRelease(m->lock);
 	return c;
 }
 
@@ -465,8 +472,8 @@ steward_metrics_info(PG_FUNCTION_ARGS)
 {
 	TupleDesc	desc;
 	Collected  *c;
-	Datum		v[9];
-	bool		n[9] = {0};
+	Datum		v[10];
+	bool		n[10] = {0};
 	StewardMetricsShared *m;
 
 	steward_metrics_require();
@@ -483,6 +490,7 @@ steward_metrics_info(PG_FUNCTION_ARGS)
 	v[6] = Int32GetDatum(m->trace_size);
 	v[7] = Int32GetDatum(m->query_len);
 	v[8] = Int64GetDatum((int64) pg_atomic_read_u64(&m->trace_next));
+	v[9] = Int64GetDatum(c->keys_dropped);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, v, n)));
 }
 
@@ -502,7 +510,7 @@ steward_reset_metrics(PG_FUNCTION_ARGS)
 	LWLockAcquire(m->lock, LW_EXCLUSIVE);
 	pg_atomic_fetch_add_u32(&m->generation, 1);
 	m->rkeys = m->rerrors = m->rtables = 0;
-	m->rtables_dropped = 0;
+	m->rtables_dropped = m->rkeys_dropped = 0;
 	m->since = GetCurrentTimestamp();
 	for (i = 0; i < m->trace_size + STEWARD_SLOW_ENTRIES; i++)
 	{
