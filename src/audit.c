@@ -89,7 +89,7 @@ typedef struct AuditTable
  * Open steward.audit_log and fill the per-statement columns.
  */
 static void
-writer_open(AuditWriter *w, Relation rel, const char *op)
+writer_open(AuditWriter *w, Relation rel, const char *op, int64 rows)
 {
 	Oid			nsp = get_namespace_oid("steward", false);
 	Oid			logid = get_relname_relid("audit_log", nsp);
@@ -111,7 +111,8 @@ writer_open(AuditWriter *w, Relation rel, const char *op)
 	InitResultRelInfo(w->rri, w->log, 1, NULL, 0);
 	ExecOpenIndices(w->rri, false);
 	w->slot = ExecInitExtraTupleSlot(w->estate, RelationGetDescr(w->log), &TTSOpsVirtual);
-	w->bistate = GetBulkInsertState();
+	/* a bulk-insert buffer ring pays off only for many rows */
+	w->bistate = rows > 64 ? GetBulkInsertState() : NULL;
 	w->cid = GetCurrentCommandId(true);
 
 	memset(w->nulls, true, sizeof(w->nulls));
@@ -180,8 +181,11 @@ writer_put(AuditWriter *w, Datum row_id, bool row_id_null, Datum old_row, bool o
 static void
 writer_close(AuditWriter *w)
 {
-	FreeBulkInsertState(w->bistate);
-	table_finish_bulk_insert(w->log, 0);
+	if (w->bistate)
+	{
+		FreeBulkInsertState(w->bistate);
+		table_finish_bulk_insert(w->log, 0);
+	}
 	ExecCloseIndices(w->rri);
 	ExecDropSingleTupleTableSlot(w->slot);
 	FreeExecutorState(w->estate);
@@ -464,7 +468,9 @@ steward_audit_trigger(PG_FUNCTION_ARGS)
 				 errhint("Use steward.enable_audit(table) to attach it.")));
 
 	table_open_audit(&t, td);
-	writer_open(&w, td->tg_relation, op);
+	writer_open(&w, td->tg_relation, op,
+				td->tg_newtable ? tuplestore_tuple_count(td->tg_newtable) :
+				td->tg_oldtable ? tuplestore_tuple_count(td->tg_oldtable) : 1);
 	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "steward audit row",
 								   ALLOCSET_DEFAULT_SIZES);
 	if (TRIGGER_FIRED_BY_INSERT(ev))

@@ -620,6 +620,7 @@ steward_conventions_ddl_end(EventTriggerData *trig, List *objs)
 {
 	Node	   *tree = trig->parsetree;
 	List	   *given;
+	List	   *judged = NIL;
 	ListCell   *lc;
 	bool		renamed = false;
 	StewardPolicy *p;
@@ -643,6 +644,14 @@ steward_conventions_ddl_end(EventTriggerData *trig, List *objs)
 	foreach(lc, objs)
 	{
 		DdlObject  *o = lfirst(lc);
+
+		/* the same object can be reported twice (CREATE TABLE with an FK) */
+		if (o->classid == RelationRelationId && o->objsubid == 0 && !IsA(tree, RenameStmt))
+		{
+			if (list_member_oid(judged, o->objid))
+				continue;
+			judged = lappend_oid(judged, o->objid);
+		}
 
 		if (IsA(tree, RenameStmt))
 		{

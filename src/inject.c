@@ -207,6 +207,7 @@ void
 steward_inject_ddl_end(EventTriggerData *trig, List *objs)
 {
 	ListCell   *lc;
+	List	   *done = NIL;
 
 	if (!IsA(trig->parsetree, CreateStmt) &&
 		!(IsA(trig->parsetree, CreateTableAsStmt) &&
@@ -218,8 +219,11 @@ steward_inject_ddl_end(EventTriggerData *trig, List *objs)
 		StewardPolicy *p;
 		char		relkind;
 
-		if (o->classid != RelationRelationId || o->objsubid != 0)
+		/* a table can be reported twice (CREATE TABLE with an inline FK) */
+		if (o->classid != RelationRelationId || o->objsubid != 0 ||
+			list_member_oid(done, o->objid))
 			continue;
+		done = lappend_oid(done, o->objid);
 		relkind = get_rel_relkind(o->objid);
 		if ((relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE) ||
 			!steward_relation_managed(o->objid, &p))

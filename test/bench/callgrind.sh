@@ -104,33 +104,45 @@ cg_measure() {
 	echo "$total"
 }
 
-# cg_functions NAME: instructions per function (exclusive) of profile NAME,
-# "count<TAB>function [object]", every function.
+# cg_functions NAME [inclusive]: instructions per function of profile NAME,
+# exclusive (or inclusive: the function and what it calls), every function,
+# "count<TAB>file:function [object]" without directories.
 cg_functions() {
-	callgrind_annotate --auto=no --threshold=100 "$CG_DIR/$1.callgrind" 2>/dev/null |
+	callgrind_annotate --auto=no --threshold=100 --inclusive="$([ "${2:-}" = inclusive ] && echo yes || echo no)" \
+		"$CG_DIR/$1.callgrind" 2>/dev/null |
 		awk '/^ *[0-9,]+ +\( *[0-9.]+%\) +/ && !/PROGRAM TOTALS/ {
 			n = $1; gsub(",", "", n)
 			sub(/^ *[0-9,]+ +\( *[0-9.]+%\) +/, "")
-			sub(/^\?\?\?:/, "")
-			print n "\t" $0
+			obj = ""
+			if (match($0, / \[[^]]*\]$/)) {
+				obj = substr($0, RSTART + 2, RLENGTH - 3); sub(/.*\//, "", obj); obj = " [" obj "]"
+				$0 = substr($0, 1, RSTART - 1)
+			}
+			i = index($0, ":")
+			file = substr($0, 1, i - 1); fn = substr($0, i + 1); sub(/.*\//, "", file)
+			print n "\t" (file == "???" ? "" : file ":") fn obj
 		}'
 }
 
-# cg_diff NAME BASE ROWS [TOP]: the TOP (default 15) functions that execute the
-# most instructions more in profile NAME than in profile BASE, per row
-# (divided by ROWS): where an overhead goes.
-cg_diff() {
-	local name=$1 base=$2 rows=$3 top=${4:-15}
-	LC_ALL=C join -t $'\t' -1 2 -2 2 -a 1 -a 2 -e 0 -o 0,1.1,2.1 \
-		<(cg_functions "$name" | LC_ALL=C sort -t $'\t' -k 2,2) \
-		<(cg_functions "$base" | LC_ALL=C sort -t $'\t' -k 2,2) |
-		awk -F '\t' -v rows="$rows" '{ d = $2 - $3; if (d > 0) printf "%12.1f  %s\n", d / rows, $1 }' |
-		sort -g -r | awk -v top="$top" 'NR <= top'	# not head: it would make sort fail with EPIPE
-}
-
-# cg_inclusive NAME [TOP]: the TOP (default 40) functions of profile NAME by
-# inclusive instruction count (callgrind_annotate --inclusive=yes).
-cg_inclusive() {
-	callgrind_annotate --auto=no --inclusive=yes "$CG_DIR/$1.callgrind" 2>/dev/null |
-		awk -v top="${2:-40}" '/^ *[0-9,]+ +\( *[0-9.]+%\) +/ && !/PROGRAM TOTALS/ && ++n <= top'
+# cg_overhead SIDE BASE ROWS TOP [inclusive]: where an overhead goes.  The
+# TOP functions by instructions per row that side SIDE executes more than
+# side BASE, each measured at two sizes (profiles SIDE-small, SIDE-large,
+# BASE-small, BASE-large) ROWS rows apart:
+#   ((SIDE-large - SIDE-small) - (BASE-large - BASE-small)) / ROWS
+# Exclusive counts by default (the instructions of the function itself),
+# inclusive ones with "inclusive" (a caller includes its callees: read it as
+# a call tree; the frames every statement runs under, main to PostgresMain,
+# are left out).  Unnamed (static) functions of one binary may be lumped
+# differently from run to run, so single exclusive lines can be off; the
+# inclusive counts of named functions are exact.
+cg_overhead() {
+	local side=$1 base=$2 rows=$3 top=$4 mode=${5:-exclusive}
+	awk -F '\t' -v rows="$rows" -v mode="$mode" '
+		FNR == 1 { f++ }
+		mode == "inclusive" && $2 ~ /^(main|PostgresSingleUserMain|PostgresMain|\(below main\)|0x0*1ab70) \[|^libc/ { next }
+		{ v[$2] += (f == 1 || f == 4) ? $1 : -$1 }
+		END { for (k in v) if (v[k] / rows >= 0.5) printf "%12.1f  %s\n", v[k] / rows, k }' \
+		<(cg_functions "$side-large" "$mode") <(cg_functions "$side-small" "$mode") \
+		<(cg_functions "$base-large" "$mode") <(cg_functions "$base-small" "$mode") |
+		sort -g -r | awk -v top="$top" 'NR <= top'	# not head: sort would fail with EPIPE
 }

@@ -17,6 +17,12 @@ INSERT INTO inj.notes (body) VALUES ('hello');
 SELECT body, id IS NOT NULL AS has_id, href = '/notes/' || id AS href_ok, created = updated AS created_is_updated
   FROM inj.notes;
 
+-- A table with an inline foreign key is reported twice in one event: it is
+-- injected once.
+CREATE TABLE inj.comments (note uuid REFERENCES inj.notes, body text);
+SELECT tgname FROM pg_trigger WHERE tgrelid = 'inj.comments'::regclass AND NOT tgisinternal ORDER BY 1;
+SELECT conname FROM pg_constraint WHERE conrelid = 'inj.comments'::regclass ORDER BY 1;
+
 -- A table with its own primary key keeps it; id is added without one.
 CREATE TABLE inj.codes (code text PRIMARY KEY);
 SELECT conname FROM pg_constraint WHERE conrelid = 'inj.codes'::regclass;
