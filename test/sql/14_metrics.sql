@@ -89,6 +89,21 @@ SELECT line FROM regexp_split_to_table(steward.prometheus(), E'\n') AS line
 SELECT count(*) > 0 AS has_buckets FROM regexp_split_to_table(steward.prometheus(), E'\n') AS line
  WHERE line LIKE 'steward_statement_duration_seconds_bucket{%le="+Inf"}%';
 
+-- A parallel query counts once: its workers are not counted.
+CREATE TABLE m_big AS SELECT g AS id FROM generate_series(1, 50000) g;
+SELECT steward.reset_metrics();
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+SELECT count(*) FROM m_big;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+RESET max_parallel_workers_per_gather;
+SELECT command, calls, rows FROM steward.query_metrics WHERE datname = current_database() AND command = 'SELECT';
+DROP TABLE m_big;
+
 DROP VIEW m_view;
 DROP TABLE m_items, m_tags, m_quiet;
 DROP FUNCTION m_fill();
