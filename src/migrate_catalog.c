@@ -417,32 +417,21 @@ steward_lock_holder(uint32 key1, uint32 key2)
 }
 
 /*
- * Build an oid[] array Datum from a list of OIDs.
+ * Build an oid[] (from a list of OIDs) or text[] (from a list of C
+ * strings) array Datum.
  */
 static Datum
-oid_array(List *oids)
+list_to_array(List *list, Oid elemtype)
 {
-	Datum	   *elems = palloc(sizeof(Datum) * Max(list_length(oids), 1));
+	Datum	   *elems = palloc(sizeof(Datum) * Max(list_length(list), 1));
 	ListCell   *lc;
 	int			n = 0;
 
-	foreach(lc, oids)
-		elems[n++] = ObjectIdGetDatum(lfirst_oid(lc));
-	return PointerGetDatum(construct_array(elems, n, OIDOID, sizeof(Oid), true, TYPALIGN_INT));
-}
-
-/*
- * Build a text[] array Datum from a list of C strings.
- */
-static Datum
-text_array(List *strings)
-{
-	Datum	   *elems = palloc(sizeof(Datum) * Max(list_length(strings), 1));
-	ListCell   *lc;
-	int			n = 0;
-
-	foreach(lc, strings)
-		elems[n++] = CStringGetTextDatum(lfirst(lc));
+	foreach(lc, list)
+		elems[n++] = elemtype == OIDOID ? ObjectIdGetDatum(lfirst_oid(lc)) :
+			CStringGetTextDatum(lfirst(lc));
+	if (elemtype == OIDOID)
+		return PointerGetDatum(construct_array(elems, n, OIDOID, sizeof(Oid), true, TYPALIGN_INT));
 	return PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
@@ -493,15 +482,15 @@ steward_store_fingerprints(const char *module, const char *version, List *rels, 
 	all = list_concat(all, trgs);
 	all = list_concat(all, procs);
 	all = list_concat(all, types);
-	dvalues[0] = oid_array(all);
-	dvalues[1] = oid_array(rels);
-	dvalues[2] = text_array(dropped_idents);
+	dvalues[0] = list_to_array(all, OIDOID);
+	dvalues[1] = list_to_array(rels, OIDOID);
+	dvalues[2] = list_to_array(dropped_idents, TEXTOID);
 	dvalues[3] = CStringGetTextDatum(dbid);
-	ivalues[0] = oid_array(rels);
-	ivalues[1] = oid_array(cons);
-	ivalues[2] = oid_array(trgs);
-	ivalues[3] = oid_array(procs);
-	ivalues[4] = oid_array(types);
+	ivalues[0] = list_to_array(rels, OIDOID);
+	ivalues[1] = list_to_array(cons, OIDOID);
+	ivalues[2] = list_to_array(trgs, OIDOID);
+	ivalues[3] = list_to_array(procs, OIDOID);
+	ivalues[4] = list_to_array(types, OIDOID);
 	ivalues[5] = CStringGetTextDatum(dbid);
 	ivalues[6] = CStringGetTextDatum(module);
 	ivalues[7] = CStringGetTextDatum(version);

@@ -39,20 +39,7 @@ sub run_clients
 		my $file = "$tmp/${module}_$c.sql";
 		open my $fh, '>', $file or die "could not write $file: $!";
 		# Barrier: start migrating only once all clients are connected.
-		print $fh qq{DO \$\$
-BEGIN
-	FOR i IN 1..6000 LOOP
-		PERFORM pg_stat_clear_snapshot();
-		IF (SELECT count(*) FROM pg_stat_activity
-			 WHERE starts_with(application_name, '${module}_client_')) >= $clients THEN
-			RETURN;
-		END IF;
-		PERFORM pg_sleep(0.01);
-	END LOOP;
-	RAISE EXCEPTION 'not all $clients clients connected within 60 s';
-END
-\$\$;
-};
+		print $fh client_barrier_sql("${module}_client_", $clients);
 		for my $v ($order->($c))
 		{
 			print $fh "SELECT steward.migrate('$module', '$v', "

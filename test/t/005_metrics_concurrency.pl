@@ -112,20 +112,7 @@ for my $c (1 .. $clients)
 {
 	my $file = "$tmp/client_$c.sql";
 	open my $fh, '>', $file or die "could not write $file: $!";
-	print $fh qq{DO \$\$
-BEGIN
-	FOR i IN 1..6000 LOOP
-		PERFORM pg_stat_clear_snapshot();
-		IF (SELECT count(*) FROM pg_stat_activity
-			 WHERE starts_with(application_name, 'steward_loader_')) >= $clients THEN
-			RETURN;
-		END IF;
-		PERFORM pg_sleep(0.01);
-	END LOOP;
-	RAISE EXCEPTION 'not all $clients clients connected within 60 s';
-END
-\$\$;
-};
+	print $fh client_barrier_sql("steward_loader_", $clients);
 	for my $i (1 .. $statements)
 	{
 		my $id = $c * 100000 + $i;

@@ -8,7 +8,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Exporter 'import';
 
-our @EXPORT = qw(steward_node);
+our @EXPORT = qw(steward_node client_barrier_sql);
 
 # steward_node(NAME, preload => 0|1): an initialised, not yet started node.
 sub steward_node
@@ -21,6 +21,28 @@ sub steward_node
 	$conf =~ s/^shared_preload_libraries.*$//m unless $preload;
 	$node->append_conf('postgresql.conf', $conf);
 	return $node;
+}
+
+# client_barrier_sql(PREFIX, N): a DO block that returns once N sessions
+# whose application_name starts with PREFIX are connected (60 s at most),
+# so that parallel clients start their work together.
+sub client_barrier_sql
+{
+	my ($prefix, $clients) = @_;
+	return qq{DO \$\$
+BEGIN
+	FOR i IN 1..6000 LOOP
+		PERFORM pg_stat_clear_snapshot();
+		IF (SELECT count(*) FROM pg_stat_activity
+			 WHERE starts_with(application_name, '$prefix')) >= $clients THEN
+			RETURN;
+		END IF;
+		PERFORM pg_sleep(0.01);
+	END LOOP;
+	RAISE EXCEPTION 'not all $clients clients connected within 60 s';
+END
+\$\$;
+};
 }
 
 1;
