@@ -256,7 +256,6 @@ steward_store_script(const char *module, const char *version, const char *up_sql
 	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
 	const char *args[6] = {module, version, up_sql, down_sql, description, checksum};
 	int			i;
-	int			rc;
 
 	for (i = 0; i < 6; i++)
 	{
@@ -266,18 +265,16 @@ steward_store_script(const char *module, const char *version, const char *up_sql
 	values[6] = requires;
 	nulls[6] = requires_null ? 'n' : ' ';
 	catalog_enter(&ca);
-	rc = SPI_execute_with_args("INSERT INTO steward.migration_scripts AS s "
-							   "(module, version, up_sql, down_sql, description, checksum, requires) "
-							   "VALUES ($1, $2, $3, $4, $5, $6, $7) "
-							   "ON CONFLICT (module, version) DO UPDATE SET up_sql = excluded.up_sql, "
-							   "  down_sql = excluded.down_sql, description = excluded.description, "
-							   "  checksum = excluded.checksum, requires = excluded.requires, "
-							   "  registered_at = CASE WHEN s.checksum = excluded.checksum "
-							   "    THEN s.registered_at ELSE now() END",
-							   7, types, values, nulls, false, 0);
+	steward_exec_cached("INSERT INTO steward.migration_scripts AS s "
+						"(module, version, up_sql, down_sql, description, checksum, requires) "
+						"VALUES ($1, $2, $3, $4, $5, $6, $7) "
+						"ON CONFLICT (module, version) DO UPDATE SET up_sql = excluded.up_sql, "
+						"  down_sql = excluded.down_sql, description = excluded.description, "
+						"  checksum = excluded.checksum, requires = excluded.requires, "
+						"  registered_at = CASE WHEN s.checksum = excluded.checksum "
+						"    THEN s.registered_at ELSE now() END",
+						7, types, values, nulls, SPI_OK_INSERT);
 	catalog_leave(&ca);
-	if (rc != SPI_OK_INSERT)
-		elog(ERROR, "could not store migration script (SPI code %d)", rc);
 }
 
 /*

@@ -80,31 +80,35 @@ touch_column(FunctionCallInfo fcinfo, TriggerData *td)
 }
 
 /*
- * Did anything but column skip change between the two tuples?
+ * Did anything but column skip change between the two tuples?  Both are
+ * deformed once (heap_getattr per column would rescan after varlenas).
  */
 static bool
 row_changed(TupleDesc desc, HeapTuple oldtup, HeapTuple newtup, AttrNumber skip)
 {
+	Datum	   *oldval = palloc(sizeof(Datum) * desc->natts);
+	Datum	   *newval = palloc(sizeof(Datum) * desc->natts);
+	bool	   *oldnull = palloc(sizeof(bool) * desc->natts);
+	bool	   *newnull = palloc(sizeof(bool) * desc->natts);
+	bool		changed = false;
 	int			i;
 
-	for (i = 0; i < desc->natts; i++)
+	heap_deform_tuple(oldtup, desc, oldval, oldnull);
+	heap_deform_tuple(newtup, desc, newval, newnull);
+	for (i = 0; i < desc->natts && !changed; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
-		bool		oldnull,
-					newnull;
-		Datum		oldval,
-					newval;
 
 		if (att->attisdropped || att->attnum == skip)
 			continue;
-		oldval = heap_getattr(oldtup, att->attnum, desc, &oldnull);
-		newval = heap_getattr(newtup, att->attnum, desc, &newnull);
-		if (oldnull != newnull)
-			return true;
-		if (!oldnull && !datum_image_eq(oldval, newval, att->attbyval, att->attlen))
-			return true;
+		changed = oldnull[i] != newnull[i] ||
+			(!oldnull[i] && !datum_image_eq(oldval[i], newval[i], att->attbyval, att->attlen));
 	}
-	return false;
+	pfree(oldval);
+	pfree(newval);
+	pfree(oldnull);
+	pfree(newnull);
+	return changed;
 }
 
 /*
