@@ -754,7 +754,7 @@ CREATE TABLE steward.audit_log (
 	schema_name	name NOT NULL,
 	table_name	name NOT NULL,
 	op			text NOT NULL CHECK (op IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE')),
-	row_id		text,
+	row_id		text COLLATE "C",	-- a key, compared bytewise: cheap index inserts in any locale
 	old_row		jsonb,
 	new_row		jsonb,
 	changed		text[],

@@ -6,10 +6,11 @@
  *
  * Per statement, not per row: the rows come from the statement's
  * transition tables and are written to the log with the heap and index
- * APIs and a bulk-insert state, so a row costs its JSON rendering and one
- * log tuple, not a trigger call, an SPI plan execution and an executor
- * start-up as a PL/pgSQL audit trigger does.  Rows are rendered with
- * to_jsonb() itself, so the JSON is exactly what to_jsonb gives.  No SQL
+ * APIs (a bulk-insert state for big statements), so a row costs its JSON
+ * rendering and one log tuple, not a trigger call, an SPI plan execution
+ * and an executor start-up as a PL/pgSQL audit trigger does.  Rows are
+ * rendered by audit_json.c, planned once per statement, to exactly what
+ * to_jsonb() gives.  No SQL
  * runs, so the caller needs no privilege on the log and no search_path
  * applies; the log's CHECKs and defaults are enforced here.
  *
@@ -25,6 +26,7 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
+#include "audit_json.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/sequence.h"
@@ -76,10 +78,10 @@ typedef struct AuditTable
 {
 	Relation	rel;
 	TupleDesc	desc;
-	FmgrInfo	to_jsonb;		/* to_jsonb(<table row type>) */
+	RowJsonPlan *json;			/* renders the audited (not excluded) columns */
 	bool		diff;
 	bool	   *excluded;		/* per attribute */
-	Datum		excluded_array; /* text[] of excluded names, or 0 */
+	Datum	   *names;			/* per attribute: its name as text */
 	AttrNumber *pk;				/* primary key attnums */
 	int			npk;
 	FmgrInfo   *pk_out;
@@ -193,20 +195,17 @@ writer_close(AuditWriter *w)
 }
 
 /*
- * Prepare rendering of the audited table's rows: to_jsonb with its row
- * type, the excluded columns, the primary key for row_id.
+ * Prepare rendering of the audited table's rows: the JSON plan without the
+ * excluded columns, the column names for "changed", the primary key for
+ * row_id.
  */
 static void
 table_open_audit(AuditTable *t, TriggerData *td)
 {
 	Trigger    *trig = td->tg_trigger;
-	Param	   *param = makeNode(Param);
-	FuncExpr   *expr;
 	Bitmapset  *pkattrs;
 	int			i,
 				k;
-	Datum	   *names;
-	int			nnames = 0;
 
 	t->rel = td->tg_relation;
 	t->desc = RelationGetDescr(t->rel);
@@ -218,26 +217,20 @@ table_open_audit(AuditTable *t, TriggerData *td)
 						RelationGetRelationName(t->rel)),
 				 errhint("Re-enable auditing with steward.enable_audit(tbl, mode => 'full' or 'diff').")));
 
-	param->paramkind = PARAM_EXTERN;
-	param->paramtype = t->desc->tdtypeid;
-	param->paramtypmod = -1;
-	param->location = -1;
-	expr = makeFuncExpr(F_TO_JSONB, JSONBOID, list_make1(param), InvalidOid, InvalidOid,
-						COERCE_EXPLICIT_CALL);
-	fmgr_info(F_TO_JSONB, &t->to_jsonb);
-	fmgr_info_set_expr((Node *) expr, &t->to_jsonb);
+	t->excluded = palloc0(sizeof(bool) * Max(t->desc->natts, 1));
+	t->names = palloc0(sizeof(Datum) * Max(t->desc->natts, 1));
+	for (i = 0; i < t->desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(t->desc, i);
 
-	t->excluded = palloc0(sizeof(bool) * t->desc->natts);
-	names = palloc(sizeof(Datum) * Max(trig->tgnargs, 1));
-	for (k = 1; k < trig->tgnargs; k++)
-		for (i = 0; i < t->desc->natts; i++)
-			if (strcmp(NameStr(TupleDescAttr(t->desc, i)->attname), trig->tgargs[k]) == 0)
-			{
+		if (att->attisdropped)
+			continue;
+		for (k = 1; k < trig->tgnargs; k++)
+			if (strcmp(NameStr(att->attname), trig->tgargs[k]) == 0)
 				t->excluded[i] = true;
-				names[nnames++] = CStringGetTextDatum(trig->tgargs[k]);
-			}
-	t->excluded_array = nnames > 0 ?
-		PointerGetDatum(construct_array(names, nnames, TEXTOID, -1, false, TYPALIGN_INT)) : (Datum) 0;
+		t->names[i] = CStringGetTextDatum(NameStr(att->attname));
+	}
+	t->json = row_json_plan(t->desc, t->excluded);
 
 	pkattrs = RelationGetIndexAttrBitmap(t->rel, INDEX_ATTR_BITMAP_PRIMARY_KEY);
 	t->npk = 0;
@@ -254,21 +247,6 @@ table_open_audit(AuditTable *t, TriggerData *td)
 		fmgr_info(outfn, &t->pk_out[t->npk]);
 		t->pk[t->npk++] = attnum;
 	}
-}
-
-/*
- * The row as jsonb, excluded columns (and, with drop, more keys) removed.
- */
-static Datum
-row_jsonb(AuditTable *t, TupleTableSlot *slot, Datum drop)
-{
-	Datum		jb = FunctionCall1(&t->to_jsonb, ExecFetchSlotHeapTupleDatum(slot));
-
-	if (t->excluded_array)
-		jb = DirectFunctionCall2(jsonb_delete_array, jb, t->excluded_array);
-	if (drop)
-		jb = DirectFunctionCall2(jsonb_delete_array, jb, drop);
-	return jb;
 }
 
 /*
@@ -300,9 +278,10 @@ append_key_part(StringInfo buf, const char *v)
 }
 
 /*
- * The primary key value of the row as text: the value itself for a
- * one-column key, a row literal like (1,"a,b") for a composite one (so
- * different keys never give the same text); false without a primary key.
+ * The primary key value of the row (a deformed slot) as text: the value
+ * itself for a one-column key, a row literal like (1,"a,b") for a
+ * composite one (so different keys never give the same text); false
+ * without a primary key.
  */
 static bool
 row_id(AuditTable *t, TupleTableSlot *slot, Datum *result)
@@ -317,14 +296,13 @@ row_id(AuditTable *t, TupleTableSlot *slot, Datum *result)
 		appendStringInfoChar(&buf, '(');
 	for (i = 0; i < t->npk; i++)
 	{
-		bool		isnull;
-		Datum		v = slot_getattr(slot, t->pk[i], &isnull);
+		int			a = t->pk[i] - 1;
 
 		if (i > 0)
 			appendStringInfoChar(&buf, ',');
-		if (!isnull)
+		if (!slot->tts_isnull[a])
 		{
-			char	   *s = OutputFunctionCall(&t->pk_out[i], v);
+			char	   *s = OutputFunctionCall(&t->pk_out[i], slot->tts_values[a]);
 
 			if (t->npk > 1)
 				append_key_part(&buf, s);
@@ -349,10 +327,15 @@ log_rows(AuditWriter *w, AuditTable *t, Tuplestorestate *ts, bool is_new, Memory
 	tuplestore_rescan(ts);
 	while (tuplestore_gettupleslot(ts, true, false, slot))
 	{
-		MemoryContext oldcxt = MemoryContextSwitchTo(rowcxt);
+		MemoryContext oldcxt;
 		Datum		id = 0;
-		bool		has_id = row_id(t, slot, &id);
-		Datum		jb = row_jsonb(t, slot, (Datum) 0);
+		bool		has_id;
+		Datum		jb;
+
+		slot_getallattrs(slot);
+		oldcxt = MemoryContextSwitchTo(rowcxt);
+		has_id = row_id(t, slot, &id);
+		jb = row_json_render(t->json, slot->tts_values, slot->tts_isnull, NULL);
 
 		writer_put(w, id, !has_id, is_new ? 0 : jb, is_new, is_new ? jb : 0, !is_new, 0, true);
 		MemoryContextSwitchTo(oldcxt);
@@ -363,7 +346,8 @@ log_rows(AuditWriter *w, AuditTable *t, Tuplestorestate *ts, bool is_new, Memory
 
 /*
  * Log the changed rows of an UPDATE: old and new transition tables hold
- * the rows in the same order.
+ * the rows in the same order.  Columns are compared before anything is
+ * rendered; in diff mode only the changed ones are rendered.
  */
 static void
 log_updates(AuditWriter *w, AuditTable *t, Tuplestorestate *olds, Tuplestorestate *news,
@@ -372,8 +356,8 @@ log_updates(AuditWriter *w, AuditTable *t, Tuplestorestate *olds, Tuplestorestat
 	TupleTableSlot *oslot = MakeSingleTupleTableSlot(t->desc, &TTSOpsMinimalTuple);
 	TupleTableSlot *nslot = MakeSingleTupleTableSlot(t->desc, &TTSOpsMinimalTuple);
 	int			natts = t->desc->natts;
-	Datum	   *changed = palloc(sizeof(Datum) * natts);
-	Datum	   *same = palloc(sizeof(Datum) * natts);
+	Datum	   *changed = palloc(sizeof(Datum) * Max(natts, 1));
+	bool	   *differs = palloc(sizeof(bool) * Max(natts, 1));
 
 	tuplestore_rescan(olds);
 	tuplestore_rescan(news);
@@ -382,42 +366,36 @@ log_updates(AuditWriter *w, AuditTable *t, Tuplestorestate *olds, Tuplestorestat
 	{
 		MemoryContext oldcxt;
 		int			nchanged = 0,
-					nsame = 0,
 					i;
 		Datum		id = 0;
 		bool		has_id;
-		Datum		drop = 0;
+		const bool *include;
 
 		slot_getallattrs(oslot);
 		slot_getallattrs(nslot);
-		oldcxt = MemoryContextSwitchTo(rowcxt);
 		for (i = 0; i < natts; i++)
 		{
 			Form_pg_attribute att = TupleDescAttr(t->desc, i);
-			Datum		name;
-			bool		differ;
 
+			differs[i] = false;
 			if (att->attisdropped || t->excluded[i])
 				continue;
-			differ = oslot->tts_isnull[i] != nslot->tts_isnull[i] ||
+			differs[i] = oslot->tts_isnull[i] != nslot->tts_isnull[i] ||
 				(!oslot->tts_isnull[i] &&
 				 !datum_image_eq(oslot->tts_values[i], nslot->tts_values[i], att->attbyval, att->attlen));
-			name = CStringGetTextDatum(NameStr(att->attname));
-			if (differ)
-				changed[nchanged++] = name;
-			else
-				same[nsame++] = name;
+			if (differs[i])
+				changed[nchanged++] = t->names[i];
 		}
-		if (nchanged > 0)
-		{
-			if (t->diff && nsame > 0)
-				drop = PointerGetDatum(construct_array(same, nsame, TEXTOID, -1, false, TYPALIGN_INT));
-			has_id = row_id(t, nslot, &id);
-			writer_put(w, id, !has_id, row_jsonb(t, oslot, drop), false,
-					   row_jsonb(t, nslot, drop), false,
-					   PointerGetDatum(construct_array(changed, nchanged, TEXTOID, -1, false,
-													   TYPALIGN_INT)), false);
-		}
+		if (nchanged == 0)
+			continue;
+		oldcxt = MemoryContextSwitchTo(rowcxt);
+		include = t->diff ? differs : NULL;
+		has_id = row_id(t, nslot, &id);
+		writer_put(w, id, !has_id,
+				   row_json_render(t->json, oslot->tts_values, oslot->tts_isnull, include), false,
+				   row_json_render(t->json, nslot->tts_values, nslot->tts_isnull, include), false,
+				   PointerGetDatum(construct_array(changed, nchanged, TEXTOID, -1, false, TYPALIGN_INT)),
+				   false);
 		MemoryContextSwitchTo(oldcxt);
 		MemoryContextReset(rowcxt);
 	}

@@ -10,7 +10,9 @@
  *   - nothing else in the row changed: a no-op UPDATE leaves the row as it
  *     was, timestamp included.
  * The column (default "updated", or the trigger's first argument) is
- * looked up once per relation and cached in fn_extra.
+ * looked up once per relation and cached in fn_extra.  The comparison and
+ * the stamped row work on the trigger's slots, so a row is deformed once
+ * and formed once.
  *
  *-------------------------------------------------------------------------
  */
@@ -34,13 +36,17 @@ typedef struct TouchCache
 	Oid			relid;
 	TupleDesc	desc;			/* the descriptor the attnum was found in */
 	AttrNumber	attnum;
+	int			capacity;		/* columns values/nulls have room for */
+	Datum	   *values;			/* scratch row for the stamped tuple */
+	bool	   *nulls;
 } TouchCache;
 
 /*
  * Find (and cache) the column to stamp; error out when the trigger is
- * attached to a table without it or with the wrong type.
+ * attached to a table without it or with the wrong type.  The cache also
+ * holds a scratch row so that no row allocates more than its result.
  */
-static AttrNumber
+static TouchCache *
 touch_column(FunctionCallInfo fcinfo, TriggerData *td)
 {
 	TouchCache *cache = (TouchCache *) fcinfo->flinfo->fn_extra;
@@ -50,7 +56,7 @@ touch_column(FunctionCallInfo fcinfo, TriggerData *td)
 	int			i;
 
 	if (cache && cache->relid == RelationGetRelid(rel) && cache->desc == desc)
-		return cache->attnum;
+		return cache;
 	for (i = 0; i < desc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
@@ -64,51 +70,57 @@ touch_column(FunctionCallInfo fcinfo, TriggerData *td)
 							colname, RelationGetRelationName(rel)),
 					 errhint("steward.touch_updated() stamps a timestamptz column; pass its name as the trigger argument.")));
 		if (cache == NULL)
-			cache = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(TouchCache));
+			cache = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(TouchCache));
+		if (cache->capacity < desc->natts)
+		{
+			if (cache->values)
+			{
+				pfree(cache->values);
+				pfree(cache->nulls);
+			}
+			cache->capacity = desc->natts;
+			cache->values = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(Datum) * desc->natts);
+			cache->nulls = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(bool) * desc->natts);
+		}
 		cache->relid = RelationGetRelid(rel);
 		cache->desc = desc;
 		cache->attnum = att->attnum;
 		fcinfo->flinfo->fn_extra = cache;
-		return att->attnum;
+		return cache;
 	}
 	ereport(ERROR,
 			(errcode(ERRCODE_UNDEFINED_COLUMN),
 			 errmsg("table \"%s\" has no column \"%s\" for steward.touch_updated()",
 					RelationGetRelationName(rel), colname),
 			 errhint("Add the column, or name another one: EXECUTE FUNCTION steward.touch_updated('column').")));
-	return InvalidAttrNumber;	/* keep compiler quiet */
+	return NULL;				/* keep compiler quiet */
 }
 
 /*
- * Did anything but column skip change between the two tuples?  Both are
- * deformed once (heap_getattr per column would rescan after varlenas).
+ * Did anything but column skip change between the old and the new row?
+ * Compared on the trigger's slots: the new one already holds its values
+ * (the executor projected them), the old one is deformed once.
  */
 static bool
-row_changed(TupleDesc desc, HeapTuple oldtup, HeapTuple newtup, AttrNumber skip)
+row_changed(TupleDesc desc, TupleTableSlot *oldslot, TupleTableSlot *newslot, AttrNumber skip)
 {
-	Datum	   *oldval = palloc(sizeof(Datum) * desc->natts);
-	Datum	   *newval = palloc(sizeof(Datum) * desc->natts);
-	bool	   *oldnull = palloc(sizeof(bool) * desc->natts);
-	bool	   *newnull = palloc(sizeof(bool) * desc->natts);
-	bool		changed = false;
 	int			i;
 
-	heap_deform_tuple(oldtup, desc, oldval, oldnull);
-	heap_deform_tuple(newtup, desc, newval, newnull);
-	for (i = 0; i < desc->natts && !changed; i++)
+	slot_getallattrs(oldslot);
+	slot_getallattrs(newslot);
+	for (i = 0; i < desc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
 
 		if (att->attisdropped || att->attnum == skip)
 			continue;
-		changed = oldnull[i] != newnull[i] ||
-			(!oldnull[i] && !datum_image_eq(oldval[i], newval[i], att->attbyval, att->attlen));
+		if (oldslot->tts_isnull[i] != newslot->tts_isnull[i] ||
+			(!oldslot->tts_isnull[i] &&
+			 !datum_image_eq(oldslot->tts_values[i], newslot->tts_values[i], att->attbyval,
+							 att->attlen)))
+			return true;
 	}
-	pfree(oldval);
-	pfree(newval);
-	pfree(oldnull);
-	pfree(newnull);
-	return changed;
+	return false;
 }
 
 /*
@@ -118,12 +130,11 @@ Datum
 steward_touch_updated(PG_FUNCTION_ARGS)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
+	TouchCache *cache;
 	AttrNumber	attnum;
 	Datum		value;
-	bool		isnull = false;
 	TupleDesc	desc;
-	Oid			typid;
-	int			col;
+	HeapTuple	result;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -137,21 +148,27 @@ steward_touch_updated(PG_FUNCTION_ARGS)
 				 errmsg("steward.touch_updated() must be fired BEFORE UPDATE FOR EACH ROW"),
 				 errhint("Recreate the trigger as BEFORE UPDATE ... FOR EACH ROW.")));
 
-	attnum = touch_column(fcinfo, td);
+	cache = touch_column(fcinfo, td);
+	attnum = cache->attnum;
 	desc = RelationGetDescr(td->tg_relation);
 
 	/* an explicit assignment wins */
 	if (bms_is_member(attnum - FirstLowInvalidHeapAttributeNumber, td->tg_updatedcols))
 		return PointerGetDatum(td->tg_newtuple);
 	/* no-op update: leave the row, timestamp included, as it was */
-	if (!row_changed(desc, td->tg_trigtuple, td->tg_newtuple, attnum))
+	if (!row_changed(desc, td->tg_trigslot, td->tg_newslot, attnum))
 		return PointerGetDatum(td->tg_newtuple);
 
-	typid = TupleDescAttr(desc, attnum - 1)->atttypid;
+	/* the new row's values (deformed above) with the column stamped */
+	memcpy(cache->values, td->tg_newslot->tts_values, sizeof(Datum) * desc->natts);
+	memcpy(cache->nulls, td->tg_newslot->tts_isnull, sizeof(bool) * desc->natts);
 	value = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
-	if (typid == TIMESTAMPOID)
+	if (TupleDescAttr(desc, attnum - 1)->atttypid == TIMESTAMPOID)
 		value = DirectFunctionCall1(timestamptz_timestamp, value);
-	col = attnum;
-	return PointerGetDatum(heap_modify_tuple_by_cols(td->tg_newtuple, desc, 1, &col,
-													 &value, &isnull));
+	cache->values[attnum - 1] = value;
+	cache->nulls[attnum - 1] = false;
+	result = heap_form_tuple(desc, cache->values, cache->nulls);
+	result->t_self = td->tg_newtuple->t_self;
+	result->t_tableOid = td->tg_newtuple->t_tableOid;
+	return PointerGetDatum(result);
 }
