@@ -36,6 +36,7 @@ _PG_init(void)
 	steward_ddl_capture_init();
 	steward_conventions_init();
 	steward_metrics_init();
+	steward_audit_init();
 
 	MarkGUCPrefixReserved("steward");
 }

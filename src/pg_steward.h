@@ -27,5 +27,6 @@ extern void steward_migrate_init(void);
 extern void steward_ddl_capture_init(void);
 extern void steward_conventions_init(void);
 extern void steward_metrics_init(void);
+extern void steward_audit_init(void);
 
 #endif							/* PG_STEWARD_H */
