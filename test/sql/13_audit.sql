@@ -109,5 +109,16 @@ SELECT op, db_user, "current_role" FROM steward.audit_log WHERE relid = 'acc'::r
 UPDATE steward.audit_log SET at = at - interval '40 days' WHERE relid = 'nopk'::regclass;
 SELECT steward.purge_audit('30 days') AS purged;
 SELECT count(*) AS nopk_rows_left FROM steward.audit_log WHERE relid = 'nopk'::regclass;
+-- The log's indexes: the primary key and (relid, row_id) for row_history; no more (each costs every audited row).
+SELECT indexrelid::regclass AS index, pg_get_indexdef(indexrelid) FROM pg_index
+ WHERE indrelid = 'steward.audit_log'::regclass ORDER BY 1::text;
+PREPARE history(regclass, text) AS
+  SELECT * FROM steward.audit_log a WHERE a.relid = $1 AND a.row_id = $2 ORDER BY a.id;
+SET enable_seqscan = off;
+SET plan_cache_mode = force_generic_plan;
+EXPLAIN (COSTS OFF) EXECUTE history('acc', '5');
+RESET plan_cache_mode;
+RESET enable_seqscan;
+DEALLOCATE history;
 REVOKE ALL ON acc FROM clerk;
 DROP ROLE clerk;
