@@ -133,57 +133,187 @@ log_rows(AuditWriter *w, AuditTarget *t, TupleDesc desc, Tuplestorestate *ts, bo
 }
 
 /*
+ * Log one UPDATE of a row (both slots deformed), unless no audited column
+ * changed.  Columns are compared before anything is rendered; in diff mode
+ * only the changed ones are rendered.  changed and differs are scratch
+ * arrays of natts entries.
+ */
+static void
+log_update_pair(AuditWriter *w, AuditTarget *t, TupleDesc desc, TupleTableSlot *oslot,
+				TupleTableSlot *nslot, Datum *changed, bool *differs)
+{
+	int			nchanged = 0,
+				i;
+	Datum		id = 0;
+	bool		has_id;
+	const bool *include;
+
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		differs[i] = false;
+		if (att->attisdropped || t->excluded[i])
+			continue;
+		differs[i] = oslot->tts_isnull[i] != nslot->tts_isnull[i] ||
+			(!oslot->tts_isnull[i] &&
+			 !datum_image_eq(oslot->tts_values[i], nslot->tts_values[i], att->attbyval, att->attlen));
+		if (differs[i])
+			changed[nchanged++] = t->names[i];
+	}
+	if (nchanged == 0)
+		return;
+	include = t->diff ? differs : NULL;
+	has_id = row_id(t, nslot, &id);
+	audit_writer_put(w, id, !has_id,
+					 row_json_render(t->json, oslot->tts_values, oslot->tts_isnull, include), false,
+					 row_json_render(t->json, nslot->tts_values, nslot->tts_isnull, include), false,
+					 PointerGetDatum(construct_array(changed, nchanged, TEXTOID, -1, false, TYPALIGN_INT)),
+					 false);
+}
+
+/* A new row of an UPDATE, kept for pairing by key. */
+typedef struct NewRow
+{
+	char	   *key;			/* row_id, NULL without a primary key */
+	MinimalTuple tuple;
+	bool		used;
+} NewRow;
+
+static int
+new_row_cmp(const void *a, const void *b)
+{
+	const NewRow *ra = (const NewRow *) a;
+	const NewRow *rb = (const NewRow *) b;
+
+	if (ra->key == NULL || rb->key == NULL)
+		return (ra->key == NULL) - (rb->key == NULL);
+	return strcmp(ra->key, rb->key);
+}
+
+/*
+ * The key of a deformed row as a C string, NULL without a primary key.
+ */
+static char *
+row_key(AuditTarget *t, TupleTableSlot *slot)
+{
+	Datum		id;
+
+	return row_id(t, slot, &id) ? TextDatumGetCString(id) : NULL;
+}
+
+/*
+ * Log the rows of an UPDATE whose transition tables differ in size: a row
+ * that moved to another partition was captured as old when it left, but a
+ * trigger on the destination skipped its insert.  Position no longer
+ * pairs the rows, so they are paired by primary key; an old row without a
+ * new one is logged with new_row NULL (it is gone), and without a primary
+ * key every row is logged unpaired, old rows first.
+ */
+static void
+log_updates_by_key(AuditWriter *w, AuditTarget *t, TupleDesc desc, Tuplestorestate *olds,
+				   Tuplestorestate *news, MemoryContext rowcxt, Datum *changed, bool *differs)
+{
+	TupleTableSlot *oslot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	TupleTableSlot *nslot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	int64		nnew = tuplestore_tuple_count(news);
+	NewRow	   *rows = palloc(sizeof(NewRow) * Max(nnew, 1));
+	int64		n = 0,
+				i;
+	MemoryContext oldcxt;
+
+	tuplestore_rescan(news);
+	while (n < nnew && tuplestore_gettupleslot(news, true, false, nslot))
+	{
+		slot_getallattrs(nslot);
+		rows[n].key = row_key(t, nslot);
+		rows[n].tuple = ExecCopySlotMinimalTuple(nslot);
+		rows[n].used = false;
+		n++;
+	}
+	qsort(rows, n, sizeof(NewRow), new_row_cmp);
+
+	tuplestore_rescan(olds);
+	while (tuplestore_gettupleslot(olds, true, false, oslot))
+	{
+		NewRow		probe;
+		NewRow	   *match = NULL;
+
+		slot_getallattrs(oslot);
+		oldcxt = MemoryContextSwitchTo(rowcxt);
+		probe.key = row_key(t, oslot);
+		if (probe.key != NULL)
+		{
+			match = bsearch(&probe, rows, n, sizeof(NewRow), new_row_cmp);
+			if (match && match->used)
+				match = NULL;
+		}
+		if (match)
+		{
+			match->used = true;
+			ExecStoreMinimalTuple(match->tuple, nslot, false);
+			slot_getallattrs(nslot);
+			log_update_pair(w, t, desc, oslot, nslot, changed, differs);
+		}
+		else
+			audit_writer_put(w, probe.key ? CStringGetTextDatum(probe.key) : (Datum) 0, probe.key == NULL,
+							 row_json_render(t->json, oslot->tts_values, oslot->tts_isnull, NULL), false,
+							 0, true, 0, true);
+		MemoryContextSwitchTo(oldcxt);
+		MemoryContextReset(rowcxt);
+	}
+	for (i = 0; i < n; i++)
+	{
+		Datum		id;
+		bool		has_id;
+
+		if (rows[i].used)
+			continue;
+		ExecStoreMinimalTuple(rows[i].tuple, nslot, false);
+		slot_getallattrs(nslot);
+		oldcxt = MemoryContextSwitchTo(rowcxt);
+		has_id = row_id(t, nslot, &id);
+		audit_writer_put(w, id, !has_id, 0, true,
+						 row_json_render(t->json, nslot->tts_values, nslot->tts_isnull, NULL), false,
+						 0, true);
+		MemoryContextSwitchTo(oldcxt);
+		MemoryContextReset(rowcxt);
+	}
+	ExecDropSingleTupleTableSlot(oslot);
+	ExecDropSingleTupleTableSlot(nslot);
+}
+
+/*
  * Log the changed rows of an UPDATE: old and new transition tables hold
- * the rows in the same order.  Columns are compared before anything is
- * rendered; in diff mode only the changed ones are rendered.
+ * the rows in the same order (unless they differ in size, see above).
  */
 static void
 log_updates(AuditWriter *w, AuditTarget *t, TupleDesc desc, Tuplestorestate *olds, Tuplestorestate *news,
 			MemoryContext rowcxt)
 {
-	TupleTableSlot *oslot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
-	TupleTableSlot *nslot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
-	int			natts = desc->natts;
-	Datum	   *changed = palloc(sizeof(Datum) * Max(natts, 1));
-	bool	   *differs = palloc(sizeof(bool) * Max(natts, 1));
+	TupleTableSlot *oslot;
+	TupleTableSlot *nslot;
+	Datum	   *changed = palloc(sizeof(Datum) * Max(desc->natts, 1));
+	bool	   *differs = palloc(sizeof(bool) * Max(desc->natts, 1));
 
+	if (tuplestore_tuple_count(olds) != tuplestore_tuple_count(news))
+	{
+		log_updates_by_key(w, t, desc, olds, news, rowcxt, changed, differs);
+		return;
+	}
+	oslot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	nslot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
 	tuplestore_rescan(olds);
 	tuplestore_rescan(news);
 	while (tuplestore_gettupleslot(olds, true, false, oslot) &&
 		   tuplestore_gettupleslot(news, true, false, nslot))
 	{
 		MemoryContext oldcxt;
-		int			nchanged = 0,
-					i;
-		Datum		id = 0;
-		bool		has_id;
-		const bool *include;
 
 		slot_getallattrs(oslot);
 		slot_getallattrs(nslot);
-		for (i = 0; i < natts; i++)
-		{
-			Form_pg_attribute att = TupleDescAttr(desc, i);
-
-			differs[i] = false;
-			if (att->attisdropped || t->excluded[i])
-				continue;
-			differs[i] = oslot->tts_isnull[i] != nslot->tts_isnull[i] ||
-				(!oslot->tts_isnull[i] &&
-				 !datum_image_eq(oslot->tts_values[i], nslot->tts_values[i], att->attbyval, att->attlen));
-			if (differs[i])
-				changed[nchanged++] = t->names[i];
-		}
-		if (nchanged == 0)
-			continue;
 		oldcxt = MemoryContextSwitchTo(rowcxt);
-		include = t->diff ? differs : NULL;
-		has_id = row_id(t, nslot, &id);
-		audit_writer_put(w, id, !has_id,
-				   row_json_render(t->json, oslot->tts_values, oslot->tts_isnull, include), false,
-				   row_json_render(t->json, nslot->tts_values, nslot->tts_isnull, include), false,
-				   PointerGetDatum(construct_array(changed, nchanged, TEXTOID, -1, false, TYPALIGN_INT)),
-				   false);
+		log_update_pair(w, t, desc, oslot, nslot, changed, differs);
 		MemoryContextSwitchTo(oldcxt);
 		MemoryContextReset(rowcxt);
 	}

@@ -23,6 +23,7 @@
 #include "pg_steward.h"
 
 #include "access/htup_details.h"
+#include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
@@ -102,7 +103,7 @@ target_build(TriggerData *td)
 	MemoryContext cxt;
 	MemoryContext oldcxt;
 	AuditTarget *t;
-	Bitmapset  *pkattrs;
+	Oid			pkoid;
 	int			i,
 				k;
 
@@ -139,19 +140,29 @@ target_build(TriggerData *td)
 		}
 		t->json = row_json_plan(desc, t->excluded);
 
-		pkattrs = RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_PRIMARY_KEY);
-		t->pk = palloc(sizeof(AttrNumber) * Max(bms_num_members(pkattrs), 1));
-		t->pk_out = palloc(sizeof(FmgrInfo) * Max(bms_num_members(pkattrs), 1));
-		k = -1;
-		while ((k = bms_next_member(pkattrs, k)) >= 0)
+		/* the primary key's columns in the key's order, for row_id */
+		pkoid = RelationGetPrimaryKeyIndex(rel);
+		if (OidIsValid(pkoid))
 		{
-			AttrNumber	attnum = k + FirstLowInvalidHeapAttributeNumber;
-			Oid			outfn;
-			bool		varlena;
+			HeapTuple	pktup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(pkoid));
+			Form_pg_index pk;
 
-			getTypeOutputInfo(TupleDescAttr(desc, attnum - 1)->atttypid, &outfn, &varlena);
-			fmgr_info(outfn, &t->pk_out[t->npk]);
-			t->pk[t->npk++] = attnum;
+			if (!HeapTupleIsValid(pktup))
+				elog(ERROR, "cache lookup failed for index %u", pkoid);
+			pk = (Form_pg_index) GETSTRUCT(pktup);
+			t->pk = palloc(sizeof(AttrNumber) * pk->indnkeyatts);
+			t->pk_out = palloc(sizeof(FmgrInfo) * pk->indnkeyatts);
+			for (k = 0; k < pk->indnkeyatts; k++)
+			{
+				AttrNumber	attnum = pk->indkey.values[k];
+				Oid			outfn;
+				bool		varlena;
+
+				getTypeOutputInfo(TupleDescAttr(desc, attnum - 1)->atttypid, &outfn, &varlena);
+				fmgr_info(outfn, &t->pk_out[t->npk]);
+				t->pk[t->npk++] = attnum;
+			}
+			ReleaseSysCache(pktup);
 		}
 		t->schema_name = DirectFunctionCall1(namein,
 											 CStringGetDatum(get_namespace_name(RelationGetNamespace(rel))));

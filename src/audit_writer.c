@@ -7,9 +7,9 @@
  * ring for big statements) and to the log's indexes (index_insert with
  * the column values at hand), with no executor state in between.  That
  * shortcut needs every index of the log to be on plain columns, without
- * predicate, exclusion or deferred uniqueness -- true of the indexes the
- * extension creates; if the owner adds another kind, the executor's own
- * index insertion is used for all of them.
+ * predicate or exclusion -- true of the indexes the extension creates; if
+ * the owner adds another kind, the executor's own index insertion is used
+ * for all of them.  Deferrable constraints on the log are refused.
  *
  * No SQL runs, so the statement's user needs no privilege on the log and
  * no search_path applies; the log's CHECK on op and its defaults are
@@ -28,6 +28,7 @@
 #include "access/xact.h"
 #include "catalog/index.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_type.h"
 #include "commands/sequence.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
@@ -122,7 +123,35 @@ log_lookup(void)
 }
 
 /*
- * Can the log's indexes be filled directly from the row's values?
+ * The log must have the columns the writer fills, of the types it fills
+ * them with (heap_form_tuple trusts the datums): a changed log is an
+ * error, not corrupt rows.
+ */
+static void
+log_check_columns(Relation log)
+{
+	static const Oid types[AL_NATTS] = {
+		INT8OID, TIMESTAMPTZOID, XID8OID, OIDOID, NAMEOID, NAMEOID, TEXTOID, TEXTOID, JSONBOID,
+		JSONBOID, TEXTARRAYOID, NAMEOID, NAMEOID, TEXTOID, INETOID, TEXTOID, TEXTOID
+	};
+	TupleDesc	desc = RelationGetDescr(log);
+	int			i;
+
+	for (i = 0; i < AL_NATTS && i < desc->natts; i++)
+		if (TupleDescAttr(desc, i)->attisdropped || TupleDescAttr(desc, i)->atttypid != types[i])
+			break;
+	if (desc->natts != AL_NATTS || i < AL_NATTS)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("steward.audit_log does not have the columns pg_steward writes"),
+				 errdetail("Column %d differs from the table the extension created.", i + 1),
+				 errhint("Restore the table's definition (see the extension script), or disable auditing with steward.disable_audit().")));
+}
+
+/*
+ * Can the log's indexes be filled directly from the row's values?  Owner
+ * indexes with deferred uniqueness are refused: their recheck needs the
+ * constraint trigger an INSERT statement would queue.
  */
 static bool
 indexes_direct(ResultRelInfo *rri)
@@ -134,8 +163,13 @@ indexes_direct(ResultRelInfo *rri)
 		IndexInfo  *ii = rri->ri_IndexRelationInfo[i];
 		int			k;
 
-		if (ii->ii_Expressions != NIL || ii->ii_Predicate != NIL || ii->ii_ExclusionOps != NULL ||
-			!rri->ri_IndexRelationDescs[i]->rd_index->indimmediate)
+		if (!rri->ri_IndexRelationDescs[i]->rd_index->indimmediate)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("steward.audit_log has a deferrable constraint (index \"%s\")",
+							RelationGetRelationName(rri->ri_IndexRelationDescs[i])),
+					 errhint("Drop the constraint or make it NOT DEFERRABLE; the audit trigger checks constraints at once.")));
+		if (ii->ii_Expressions != NIL || ii->ii_Predicate != NIL || ii->ii_ExclusionOps != NULL)
 			return false;
 		for (k = 0; k < ii->ii_NumIndexAttrs; k++)
 			if (ii->ii_IndexAttrNumbers[k] <= 0)
@@ -153,13 +187,17 @@ audit_writer_open(AuditWriter *w, AuditTarget *target, const char *op, int64 row
 	LOCAL_FCINFO(client, 0);
 	Datum		addr;
 
+	/* only an audited temporary table can be written in a read-only transaction */
+	if (XactReadOnly)
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("cannot write steward.audit_log in a read-only transaction"),
+				 errhint("Change audited tables in a read-write transaction, or disable auditing of this table with steward.disable_audit().")));
 	log_lookup();
 	w->seqid = log_seqid;
 	w->log = table_open(log_relid, RowExclusiveLock);
 	/* taking the lock may have processed invalidations; the OIDs held */
-	if (RelationGetDescr(w->log)->natts != AL_NATTS)
-		elog(ERROR, "steward.audit_log has %d columns, expected %d",
-			 RelationGetDescr(w->log)->natts, AL_NATTS);
+	log_check_columns(w->log);
 	InitResultRelInfo(&w->rri, w->log, 1, NULL, 0);
 	ExecOpenIndices(&w->rri, false);
 	w->direct = indexes_direct(&w->rri);
@@ -181,8 +219,10 @@ audit_writer_open(AuditWriter *w, AuditTarget *target, const char *op, int64 row
 	w->values[AL_SCHEMA] = target->schema_name;
 	w->values[AL_TABLE] = target->table_name;
 	w->values[AL_OP] = CStringGetTextDatum(op);
-	w->values[AL_DB_USER] = role_name(&session_user_name, GetSessionUserId());
-	w->values[AL_ROLE] = role_name(&current_role_name, GetUserId());
+	w->db_user = *DatumGetName(role_name(&session_user_name, GetSessionUserId()));
+	w->role = *DatumGetName(role_name(&current_role_name, GetUserId()));
+	w->values[AL_DB_USER] = NameGetDatum(&w->db_user);
+	w->values[AL_ROLE] = NameGetDatum(&w->role);
 	w->nulls[AL_AT] = w->nulls[AL_TXID] = w->nulls[AL_RELID] = false;
 	w->nulls[AL_SCHEMA] = w->nulls[AL_TABLE] = w->nulls[AL_OP] = false;
 	w->nulls[AL_DB_USER] = w->nulls[AL_ROLE] = false;
@@ -238,6 +278,7 @@ audit_writer_put(AuditWriter *w, Datum row_id, bool row_id_null, Datum old_row, 
 		table_tuple_insert(w->log, w->slot, w->cid, 0, w->bistate);
 		(void) ExecInsertIndexTuples(&w->rri, w->slot, w->estate, false, false, NULL, NIL);
 		ExecClearTuple(w->slot);
+		ResetPerTupleExprContext(w->estate);
 		return;
 	}
 	heap_insert(w->log, tuple, w->cid, 0, w->bistate);
