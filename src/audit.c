@@ -104,6 +104,20 @@ row_id(AuditTarget *t, TupleTableSlot *slot, Datum *result)
 }
 
 /*
+ * Log one row (a deformed slot) that exists on one side only: inserted
+ * (is_new) or deleted.
+ */
+static void
+log_row(AuditWriter *w, AuditTarget *t, TupleTableSlot *slot, bool is_new)
+{
+	Datum		id = 0;
+	bool		has_id = row_id(t, slot, &id);
+	Datum		jb = row_json_render(t->json, slot->tts_values, slot->tts_isnull, NULL);
+
+	audit_writer_put(w, id, !has_id, is_new ? 0 : jb, is_new, is_new ? jb : 0, !is_new, 0, true);
+}
+
+/*
  * Log the rows of one transition table (INSERT or DELETE).
  */
 static void
@@ -116,16 +130,10 @@ log_rows(AuditWriter *w, AuditTarget *t, TupleDesc desc, Tuplestorestate *ts, bo
 	while (tuplestore_gettupleslot(ts, true, false, slot))
 	{
 		MemoryContext oldcxt;
-		Datum		id = 0;
-		bool		has_id;
-		Datum		jb;
 
 		slot_getallattrs(slot);
 		oldcxt = MemoryContextSwitchTo(rowcxt);
-		has_id = row_id(t, slot, &id);
-		jb = row_json_render(t->json, slot->tts_values, slot->tts_isnull, NULL);
-
-		audit_writer_put(w, id, !has_id, is_new ? 0 : jb, is_new, is_new ? jb : 0, !is_new, 0, true);
+		log_row(w, t, slot, is_new);
 		MemoryContextSwitchTo(oldcxt);
 		MemoryContextReset(rowcxt);
 	}
@@ -256,26 +264,18 @@ log_updates_by_key(AuditWriter *w, AuditTarget *t, TupleDesc desc, Tuplestoresta
 			log_update_pair(w, t, desc, oslot, nslot, changed, differs);
 		}
 		else
-			audit_writer_put(w, probe.key ? CStringGetTextDatum(probe.key) : (Datum) 0, probe.key == NULL,
-							 row_json_render(t->json, oslot->tts_values, oslot->tts_isnull, NULL), false,
-							 0, true, 0, true);
+			log_row(w, t, oslot, false);
 		MemoryContextSwitchTo(oldcxt);
 		MemoryContextReset(rowcxt);
 	}
 	for (i = 0; i < n; i++)
 	{
-		Datum		id;
-		bool		has_id;
-
 		if (rows[i].used)
 			continue;
 		ExecStoreMinimalTuple(rows[i].tuple, nslot, false);
 		slot_getallattrs(nslot);
 		oldcxt = MemoryContextSwitchTo(rowcxt);
-		has_id = row_id(t, nslot, &id);
-		audit_writer_put(w, id, !has_id, 0, true,
-						 row_json_render(t->json, nslot->tts_values, nslot->tts_isnull, NULL), false,
-						 0, true);
+		log_row(w, t, nslot, true);
 		MemoryContextSwitchTo(oldcxt);
 		MemoryContextReset(rowcxt);
 	}

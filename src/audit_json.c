@@ -55,9 +55,7 @@ typedef enum RjKind
 	RJ_INT4,
 	RJ_INT8,
 	RJ_NUMERIC,
-	RJ_DATE,
-	RJ_TIMESTAMP,
-	RJ_TIMESTAMPTZ,
+	RJ_DATETIME,				/* date, timestamp, timestamptz (typid) */
 	RJ_TEXT,
 	RJ_JSONB,
 	RJ_OUTPUT,					/* string from the type's output function */
@@ -70,6 +68,7 @@ typedef struct RjColumn
 	const char *name;
 	int			namelen;
 	RjKind		kind;
+	Oid			typid;			/* base type (RJ_DATETIME) */
 	FmgrInfo	fn;				/* RJ_OUTPUT: output function; RJ_GENERIC:
 								 * to_jsonb with the column type as argument */
 } RjColumn;
@@ -99,17 +98,18 @@ key_order_cmp(const void *a, const void *b, void *arg)
 }
 
 /*
- * Classify a column type the way to_jsonb does, and set up the function a
- * kind needs.
+ * Classify a column type the way to_jsonb does (by its base type, also
+ * returned), and set up the function a kind needs.
  */
 static RjKind
-column_kind(Oid typid, FmgrInfo *fn)
+column_kind(Oid typid, Oid *basetype, FmgrInfo *fn)
 {
 	Oid			base = getBaseType(typid);
 	Oid			outfn;
 	bool		varlena;
 	Param	   *param;
 
+	*basetype = base;
 	switch (base)
 	{
 		case BOOLOID:
@@ -123,11 +123,9 @@ column_kind(Oid typid, FmgrInfo *fn)
 		case NUMERICOID:
 			return RJ_NUMERIC;
 		case DATEOID:
-			return RJ_DATE;
 		case TIMESTAMPOID:
-			return RJ_TIMESTAMP;
 		case TIMESTAMPTZOID:
-			return RJ_TIMESTAMPTZ;
+			return RJ_DATETIME;
 		case TEXTOID:
 		case VARCHAROID:
 		case BPCHAROID:
@@ -183,7 +181,7 @@ row_json_plan(TupleDesc desc, const bool *skip)
 		col->attno = order[i];
 		col->namelen = strlen(NameStr(att->attname));
 		col->name = pnstrdup(NameStr(att->attname), col->namelen);
-		col->kind = column_kind(att->atttypid, &col->fn);
+		col->kind = column_kind(att->atttypid, &col->typid, &col->fn);
 	}
 	pfree(order);
 	return plan;
@@ -297,14 +295,8 @@ put_value(StringInfo buf, RjColumn *col, Datum v)
 				return put_string(buf, s, strlen(s));
 			}
 			return put_numeric(buf, num);
-		case RJ_DATE:
-			JsonEncodeDateTime(dt, v, DATEOID, NULL);
-			return put_string(buf, dt, strlen(dt));
-		case RJ_TIMESTAMP:
-			JsonEncodeDateTime(dt, v, TIMESTAMPOID, NULL);
-			return put_string(buf, dt, strlen(dt));
-		case RJ_TIMESTAMPTZ:
-			JsonEncodeDateTime(dt, v, TIMESTAMPTZOID, NULL);
+		case RJ_DATETIME:
+			JsonEncodeDateTime(dt, v, col->typid, NULL);
 			return put_string(buf, dt, strlen(dt));
 		case RJ_TEXT:
 			txt = DatumGetTextPP(v);
