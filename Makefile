@@ -4,9 +4,9 @@
 
 EXTENSION   = pg_steward
 MODULE_big  = pg_steward
-OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
+OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard src/*/*.c)))
 DATA        = $(sort $(wildcard sql/pg_steward--*.sql))
-STEWARD_HDRS = $(wildcard src/*.h)
+STEWARD_HDRS = $(wildcard src/*/*.h)
 
 # Prefer the PostgreSQL 15 pg_config; Debian's /usr/bin/pg_config picks the
 # newest installed major version, which need not be 15.
@@ -28,12 +28,21 @@ include $(PGXS)
 
 $(OBJS): $(STEWARD_HDRS)
 
+# The harness chooses the PostgreSQL to test against: PG_CONFIG when you
+# give it (make test PG_CONFIG=/path/to/pg_config), else major PG (make test
+# PG=18: an installed one, or an assertion build from source, cached), else
+# Debian's 15.  It builds and installs into a private copy of that install.
+ifneq ($(filter environment command,$(origin PG_CONFIG)),)
+HARNESS_ENV = STEWARD_PG_CONFIG=$(PG_CONFIG)
+endif
+HARNESS_ENV += PG=$(PG)
+
 .PHONY: test demo bench
 test:
-	@PG_CONFIG=$(PG_CONFIG) bash test/run $(SUITES)
+	@$(HARNESS_ENV) bash test/run $(SUITES)
 
 demo:
-	@PG_CONFIG=$(PG_CONFIG) KEEP=$(KEEP) bash test/demo
+	@$(HARNESS_ENV) KEEP=$(KEEP) bash test/demo
 
 bench:
-	@PG_CONFIG=$(PG_CONFIG) bash test/bench/run $(BENCH)
+	@$(HARNESS_ENV) bash test/bench/run $(BENCH)

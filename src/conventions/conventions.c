@@ -1,0 +1,867 @@
+/*-------------------------------------------------------------------------
+ *
+ * conventions.c
+ *		Enforce the naming conventions of managed schemas on DDL.
+ *
+ * Listeners of the DDL event dispatcher (common/ddl_events.c).  At
+ * ddl_command_end the parse tree tells which names the user wrote and the
+ * catalogs what was created: names the user gave are checked (enforce:
+ * error, the DDL rolls back; warn: WARNING), names PostgreSQL generated
+ * (an unnamed PRIMARY KEY, UNIQUE, FOREIGN KEY, CHECK or EXCLUDE, an
+ * unnamed index, the sequence of a serial or identity column) are renamed
+ * to the standard name (naming.c).  Renames are done with the catalog
+ * routines ALTER ... RENAME uses, not by issuing DDL, so no event trigger
+ * fires for them and nothing recurses.  At ddl_command_start a CREATE
+ * INDEX CONCURRENTLY with a bad explicit name is refused before it starts
+ * (it cannot be rolled back afterwards), and the indexes, constraints and
+ * sequences a table has before an ALTER TABLE are noted, so that only the
+ * ones the ALTER adds are judged.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "conventions_int.h"
+
+#include "access/genam.h"
+#include "access/relation.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/dependency.h"
+#include "catalog/indexing.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_constraint.h"
+#include "catalog/pg_index.h"
+#include "catalog/pg_type.h"
+#include "commands/extension.h"
+#include "commands/tablecmds.h"
+#include "inflect.h"
+#include "miscadmin.h"
+#include "naming.h"
+#include "nodes/nodeFuncs.h"
+#include "storage/proc.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+
+bool		steward_conventions = true;
+
+/* Children of a table before an ALTER TABLE, in TopTransactionContext. */
+typedef struct AlterSnapshot
+{
+	Oid			relid;
+	List	   *children;		/* OIDs of constraints, indexes, sequences */
+} AlterSnapshot;
+
+static List *alter_snapshots = NIL;
+static LocalTransactionId alter_lxid = InvalidLocalTransactionId;
+
+/*
+ * Names the user wrote, collected at ddl_command_start: PostgreSQL turns a
+ * CREATE TABLE's table constraints into separate commands in place while
+ * executing it, so at ddl_command_end the parse tree no longer has them.
+ * Keyed by the parse tree, in TopTransactionContext.
+ */
+typedef struct GivenNames
+{
+	Node	   *tree;
+	List	   *names;
+} GivenNames;
+
+static List *given_at_start = NIL;
+
+/*
+ * Register steward.conventions and the listeners: conventions first at
+ * ddl_command_start and ddl_command_end (they rename before anything
+ * records a name), then injection (columns before capture reads them).
+ */
+void
+steward_conventions_init(void)
+{
+	DefineCustomBoolVariable("steward.conventions",
+							 "Enforce naming conventions and inject columns in managed schemas.",
+							 "Superuser only; turn off for a restore.",
+							 &steward_conventions,
+							 true, PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+	steward_ddl_listen(STEWARD_DDL_START, STEWARD_DDL_ORDER_CONVENTIONS, "conventions",
+					   steward_conventions_ddl_start);
+	steward_ddl_listen(STEWARD_DDL_END, STEWARD_DDL_ORDER_CONVENTIONS, "conventions",
+					   steward_conventions_ddl_end);
+	steward_ddl_listen(STEWARD_DDL_END, STEWARD_DDL_ORDER_INJECTION, "injection",
+					   steward_inject_ddl_end);
+}
+
+/*
+ * The policy of a schema, or NULL when the schema is not managed or its
+ * mode is off.  Needs SPI.
+ */
+StewardPolicy *
+steward_policy_for(Oid nspoid)
+{
+	char	   *schema = get_namespace_name(nspoid);
+	Oid			types[1] = {NAMEOID};
+	Datum		values[1];
+	HeapTuple	tup;
+	TupleDesc	desc;
+	StewardPolicy *p;
+	char	   *mode;
+
+	if (schema == NULL || strcmp(schema, "steward") == 0 || strcmp(schema, "pg_catalog") == 0 ||
+		steward_skipped_schema(schema))
+		return NULL;
+	values[0] = DirectFunctionCall1(namein, CStringGetDatum(schema));
+	if (steward_exec_cached("SELECT table_prefix, plural_tables, inject_columns, audit, mode, "
+							"  id_column::text, created_column::text, updated_column::text, "
+							"  href_template "
+							"FROM steward.schema_policies WHERE schema_name = $1",
+							1, types, values, NULL, SPI_OK_SELECT) == 0)
+		return NULL;
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	mode = SPI_getvalue(tup, desc, 5);
+	if (strcmp(mode, "off") == 0)
+		return NULL;
+	p = palloc0(sizeof(StewardPolicy));
+	p->schema = schema;
+	p->prefix = SPI_getvalue(tup, desc, 1);
+	p->plural = strcmp(SPI_getvalue(tup, desc, 2), "t") == 0;
+	p->inject = strcmp(SPI_getvalue(tup, desc, 3), "t") == 0;
+	p->audit = strcmp(SPI_getvalue(tup, desc, 4), "t") == 0;
+	p->mode = mode[0];
+	p->id_column = SPI_getvalue(tup, desc, 6);
+	p->created_column = SPI_getvalue(tup, desc, 7);
+	p->updated_column = SPI_getvalue(tup, desc, 8);
+	p->href_template = SPI_getvalue(tup, desc, 9);
+	return p;
+}
+
+/*
+ * Is relid in a managed schema and not one of the skipped kinds
+ * (temporary, partition, typed table, foreign table)?  Sets *policy.
+ */
+bool
+steward_relation_managed(Oid relid, StewardPolicy **policy)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Form_pg_class rel;
+	bool		skip;
+	Oid			nsp;
+
+	*policy = NULL;
+	if (!HeapTupleIsValid(tup))
+		return false;
+	rel = (Form_pg_class) GETSTRUCT(tup);
+	skip = rel->relpersistence == RELPERSISTENCE_TEMP || rel->relispartition ||
+		OidIsValid(rel->reloftype) || rel->relkind == RELKIND_FOREIGN_TABLE ||
+		rel->relkind == RELKIND_TOASTVALUE;
+	nsp = rel->relnamespace;
+	ReleaseSysCache(tup);
+	if (skip || !steward_conventions || creating_extension)
+		return false;
+	*policy = steward_policy_for(nsp);
+	return *policy != NULL;
+}
+
+/*
+ * Table of a constraint (InvalidOid for domain constraints).
+ */
+static Oid
+constraint_relid(Oid conoid)
+{
+	HeapTuple	tup = SearchSysCache1(CONSTROID, ObjectIdGetDatum(conoid));
+	Oid			relid = InvalidOid;
+
+	if (HeapTupleIsValid(tup))
+	{
+		relid = ((Form_pg_constraint) GETSTRUCT(tup))->conrelid;
+		ReleaseSysCache(tup);
+	}
+	return relid;
+}
+
+/*
+ * Table of an index.
+ */
+static Oid
+index_relid(Oid indexoid)
+{
+	HeapTuple	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(indexoid));
+	Oid			relid = InvalidOid;
+
+	if (HeapTupleIsValid(tup))
+	{
+		relid = ((Form_pg_index) GETSTRUCT(tup))->indrelid;
+		ReleaseSysCache(tup);
+	}
+	return relid;
+}
+
+/*
+ * Report a naming violation per the policy's mode.
+ */
+static void
+violation(StewardPolicy *p, const char *what, const char *name, const char *detail,
+		  const char *suggestion)
+{
+	ereport(p->mode == 'e' ? ERROR : WARNING,
+			(errcode(ERRCODE_INVALID_NAME),
+			 errmsg("%s name \"%s\" does not follow the naming convention of schema \"%s\"",
+					what, name, p->schema),
+			 errdetail("%s", detail),
+			 errhint("Use \"%s\".", suggestion)));
+}
+
+/*
+ * Check a table name: snake_case, prefix, plural last word.
+ */
+static void
+check_table_name(StewardPolicy *p, const char *name)
+{
+	char	   *suggestion = steward_suggest_table_name(name, p->prefix, p->plural);
+	StringInfoData detail;
+
+	if (strcmp(suggestion, name) == 0)
+		return;
+	initStringInfo(&detail);
+	if (!steward_is_snake(name))
+		appendStringInfoString(&detail, "Names are lower snake_case. ");
+	if (p->prefix[0] && strncmp(name, p->prefix, strlen(p->prefix)) != 0)
+		appendStringInfo(&detail, "Table names in schema \"%s\" start with \"%s\". ",
+						 p->schema, p->prefix);
+	if (p->plural && !steward_is_plural(name))
+		appendStringInfoString(&detail, "Table names end in a plural word. ");
+	if (detail.len > 0)
+		detail.data[--detail.len] = '\0';
+	violation(p, "table", name, detail.data, suggestion);
+}
+
+/*
+ * Check a plain identifier (column, view, sequence): snake_case.
+ */
+static void
+check_snake(StewardPolicy *p, const char *what, const char *name)
+{
+	if (!steward_is_snake(name))
+		violation(p, what, name, "Names are lower snake_case.", steward_snake_case(name));
+}
+
+/*
+ * Check the column names of a relation.
+ */
+static void
+check_columns(StewardPolicy *p, Oid relid)
+{
+	Relation	rel = relation_open(relid, NoLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+	int			i;
+
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (!att->attisdropped)
+			check_snake(p, "column", NameStr(att->attname));
+	}
+	relation_close(rel, NoLock);
+}
+
+/*
+ * Names the user wrote in a statement: constraint and index names.
+ */
+static void
+names_in_constraints(List *constraints, List **names)
+{
+	ListCell   *lc;
+
+	foreach(lc, constraints)
+	{
+		Node	   *n = lfirst(lc);
+
+		if (IsA(n, Constraint))
+		{
+			Constraint *c = (Constraint *) n;
+
+			if (c->conname)
+				*names = lappend(*names, c->conname);
+			if (c->indexname)
+				*names = lappend(*names, c->indexname);
+		}
+		else if (IsA(n, ColumnDef))
+			names_in_constraints(((ColumnDef *) n)->constraints, names);
+		else if (IsA(n, IndexStmt) && ((IndexStmt *) n)->idxname)
+			*names = lappend(*names, ((IndexStmt *) n)->idxname);
+	}
+}
+
+static List *
+given_names(Node *tree)
+{
+	List	   *names = NIL;
+	ListCell   *lc;
+
+	if (IsA(tree, CreateStmt))
+	{
+		names_in_constraints(((CreateStmt *) tree)->tableElts, &names);
+		names_in_constraints(((CreateStmt *) tree)->constraints, &names);
+	}
+	else if (IsA(tree, AlterTableStmt))
+	{
+		foreach(lc, ((AlterTableStmt *) tree)->cmds)
+		{
+			AlterTableCmd *cmd = lfirst(lc);
+
+			if (cmd->def)
+				names_in_constraints(list_make1(cmd->def), &names);
+		}
+	}
+	else if (IsA(tree, IndexStmt) && ((IndexStmt *) tree)->idxname)
+		names = lappend(names, ((IndexStmt *) tree)->idxname);
+	return names;
+}
+
+static bool
+name_in(List *names, const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, names)
+		if (strcmp(lfirst(lc), name) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * A free relation name in the namespace: standard, or standard_2, _3...
+ */
+static char *
+free_relation_name(const char *standard, Oid nsp, Oid relid, Oid skip_constraint_rel)
+{
+	char	   *name = pstrdup(standard);
+	int			n = 2;
+
+	while (OidIsValid(get_relname_relid(name, nsp)) ||
+		   (OidIsValid(skip_constraint_rel) &&
+			ConstraintNameIsUsed(CONSTRAINT_RELATION, skip_constraint_rel, name)))
+		name = steward_fit_name(psprintf("%s_%d", standard, n++));
+	return name;
+}
+
+/*
+ * A free constraint name on a table: standard, or standard_2, _3...
+ */
+static char *
+free_constraint_name(const char *standard, Oid relid)
+{
+	char	   *name = pstrdup(standard);
+	int			n = 2;
+
+	while (ConstraintNameIsUsed(CONSTRAINT_RELATION, relid, name))
+		name = steward_fit_name(psprintf("%s_%d", standard, n++));
+	return name;
+}
+
+/*
+ * The children of a table: its constraints, its indexes and its owned
+ * sequences, as OIDs (the three catalogs' OIDs do not collide in practice
+ * and are only compared with each other here).  Reads the catalogs only,
+ * without locking the table.
+ */
+static List *
+table_children(Oid relid)
+{
+	List	   *children = NIL;
+	Relation	catalog;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+
+	catalog = table_open(ConstraintRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_constraint_conrelid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relid));
+	scan = systable_beginscan(catalog, ConstraintRelidTypidNameIndexId, true, NULL, 1, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+		children = lappend_oid(children, ((Form_pg_constraint) GETSTRUCT(tup))->oid);
+	systable_endscan(scan);
+	table_close(catalog, AccessShareLock);
+
+	catalog = table_open(IndexRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_index_indrelid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relid));
+	scan = systable_beginscan(catalog, IndexIndrelidIndexId, true, NULL, 1, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+		children = lappend_oid(children, ((Form_pg_index) GETSTRUCT(tup))->indexrelid);
+	systable_endscan(scan);
+	table_close(catalog, AccessShareLock);
+
+	return list_concat(children, getOwnedSequences(relid));
+}
+
+/*
+ * Check or rename one child of a table: a constraint, an index or an
+ * owned sequence.  Returns true when it renamed it.
+ */
+static bool
+fix_child(StewardPolicy *p, Oid relid, Oid child, List *given)
+{
+	Oid			nsp = get_rel_namespace(relid);
+	HeapTuple	tup = SearchSysCache1(CONSTROID, ObjectIdGetDatum(child));
+
+	if (HeapTupleIsValid(tup))
+	{
+		Form_pg_constraint con = (Form_pg_constraint) GETSTRUCT(tup);
+		char	   *name = pstrdup(NameStr(con->conname));
+		Oid			conindid = con->conindid;
+		char		contype = con->contype;
+		char	   *standard;
+
+		ReleaseSysCache(tup);
+		standard = steward_constraint_standard_name(child);
+		if (standard == NULL || steward_name_acceptable(name, standard))
+			return false;
+		if (name_in(given, name))
+		{
+			violation(p, "constraint", name,
+					  "Constraint names are pk_<table>, uq_<table>_<columns>, fk_<table>_<columns>_<referenced table>, ck_<table>_<columns> or ex_<table>_<columns>.",
+					  standard);
+			return false;
+		}
+		if ((contype == CONSTRAINT_PRIMARY || contype == CONSTRAINT_UNIQUE ||
+			 contype == CONSTRAINT_EXCLUSION) && OidIsValid(conindid))
+			RenameRelationInternal(conindid, free_relation_name(standard, nsp, conindid, relid),
+								   false, true);
+		else
+			RenameConstraintById(child, free_constraint_name(standard, relid));
+		CommandCounterIncrement();
+		return true;
+	}
+	switch (get_rel_relkind(child))
+	{
+		case RELKIND_INDEX:
+		case RELKIND_PARTITIONED_INDEX:
+			{
+				char	   *name;
+				char	   *standard;
+
+				if (OidIsValid(get_index_constraint(child)))
+					return false;	/* judged as its constraint */
+				name = get_rel_name(child);
+				standard = steward_index_standard_name(child);
+				if (steward_index_name_acceptable(name, standard))
+					return false;
+				if (name_in(given, name))
+				{
+					violation(p, "index", name,
+							  "Index names are ix_<table>_<columns> (uq_<table>_<columns> for unique indexes).",
+							  standard);
+					return false;
+				}
+				RenameRelationInternal(child, free_relation_name(standard, nsp, InvalidOid, InvalidOid),
+									   false, true);
+				CommandCounterIncrement();
+				return true;
+			}
+		case RELKIND_SEQUENCE:
+			{
+				char	   *name = get_rel_name(child);
+				char	   *standard = steward_sequence_standard_name(child);
+
+				if (standard == NULL || steward_name_acceptable(name, standard))
+					return false;
+				RenameRelationInternal(child, free_relation_name(standard, nsp, InvalidOid, InvalidOid),
+									   false, false);
+				CommandCounterIncrement();
+				return true;
+			}
+		default:
+			return false;
+	}
+}
+
+/*
+ * Judge the children of a table; only those not in before, when given.
+ */
+static bool
+fix_children(StewardPolicy *p, Oid relid, List *given, List *before)
+{
+	ListCell   *lc;
+	bool		renamed = false;
+	List	   *children = table_children(relid);
+
+	foreach(lc, children)
+	{
+		Oid			child = lfirst_oid(lc);
+
+		if (before != NIL && list_member_oid(before, child))
+			continue;
+		renamed |= fix_child(p, relid, child, given);
+	}
+	return renamed;
+}
+
+/*
+ * Check a newly created or renamed relation's own name.
+ */
+static void
+check_relation_name(StewardPolicy *p, Oid relid, const char *name)
+{
+	switch (get_rel_relkind(relid))
+	{
+		case RELKIND_RELATION:
+		case RELKIND_PARTITIONED_TABLE:
+			check_table_name(p, name);
+			break;
+		case RELKIND_VIEW:
+			check_snake(p, "view", name);
+			break;
+		case RELKIND_MATVIEW:
+			check_snake(p, "materialized view", name);
+			break;
+		case RELKIND_SEQUENCE:
+			{
+				char	   *standard = steward_sequence_standard_name(relid);
+
+				if (standard && !steward_name_acceptable(name, standard))
+					violation(p, "sequence", name,
+							  "Sequences of serial and identity columns are named sq_<table>_<column>.",
+							  standard);
+				else
+					check_snake(p, "sequence", name);
+				break;
+			}
+		case RELKIND_INDEX:
+		case RELKIND_PARTITIONED_INDEX:
+			{
+				char	   *standard = steward_index_standard_name(relid);
+
+				if (!steward_index_name_acceptable(name, standard))
+					violation(p, "index", name,
+							  "Index names are ix_<table>_<columns> (uq_<table>_<columns> for unique indexes).",
+							  standard);
+				break;
+			}
+		default:
+			break;
+	}
+}
+
+/*
+ * Forget what an earlier transaction noted at ddl_command_start.
+ */
+static void
+start_notes_reset(void)
+{
+	if (alter_lxid != MyProc->lxid)
+	{
+		alter_snapshots = NIL;
+		given_at_start = NIL;
+		alter_lxid = MyProc->lxid;
+	}
+}
+
+/*
+ * The names noted for this parse tree at ddl_command_start (removing the
+ * note), or those still in the tree when none was noted.
+ */
+static List *
+take_given_names(Node *tree)
+{
+	ListCell   *lc;
+
+	if (alter_lxid == MyProc->lxid)
+	{
+		foreach(lc, given_at_start)
+		{
+			GivenNames *g = lfirst(lc);
+
+			if (g->tree == tree)
+			{
+				List	   *names = g->names;
+
+				given_at_start = foreach_delete_current(given_at_start, lc);
+				return names;
+			}
+		}
+	}
+	return given_names(tree);
+}
+
+/*
+ * Pop the snapshot ddl_command_start took of relid's children.
+ */
+static List *
+take_snapshot(Oid relid)
+{
+	ListCell   *lc;
+
+	if (alter_lxid != MyProc->lxid)
+		return NIL;
+	foreach(lc, alter_snapshots)
+	{
+		AlterSnapshot *s = lfirst(lc);
+
+		if (s->relid == relid)
+		{
+			List	   *children = s->children;
+
+			alter_snapshots = foreach_delete_current(alter_snapshots, lc);
+			return children ? children : list_make1_oid(InvalidOid);
+		}
+	}
+	return NIL;
+}
+
+/*
+ * A RENAME of a column, constraint or relation of a managed table: judge
+ * the new name the user gave.
+ */
+static void
+judge_rename(RenameStmt *r, DdlObject *o)
+{
+	Oid			relid = o->classid == RelationRelationId ? o->objid :
+		(o->classid == ConstraintRelationId ? constraint_relid(o->objid) : InvalidOid);
+	StewardPolicy *p;
+
+	if (!OidIsValid(relid) || !steward_relation_managed(relid, &p))
+		return;
+	if (r->renameType == OBJECT_COLUMN)
+		check_snake(p, "column", r->newname);
+	else if (r->renameType == OBJECT_TABCONSTRAINT || r->renameType == OBJECT_DOMCONSTRAINT)
+	{
+		char	   *standard = steward_constraint_standard_name(o->objid);
+
+		if (standard && !steward_name_acceptable(r->newname, standard))
+			violation(p, "constraint", r->newname,
+					  "Constraint names are pk_<table>, uq_<table>_<columns>, fk_<table>_<columns>_<referenced table>, ck_<table>_<columns> or ex_<table>_<columns>.",
+					  standard);
+	}
+	else if (o->classid == RelationRelationId && o->objsubid == 0)
+		check_relation_name(p, relid, r->newname);
+}
+
+/*
+ * CREATE TABLE, CREATE TABLE AS, CREATE VIEW: judge the relation's name
+ * and columns, then its generated and given children.  Returns true when
+ * it renamed a child.
+ */
+static bool
+judge_created(StewardPolicy *p, Oid relid, List *given)
+{
+	char		relkind = get_rel_relkind(relid);
+
+	if (relkind == RELKIND_INDEX || relkind == RELKIND_SEQUENCE)
+		return false;			/* judged with their table */
+	check_relation_name(p, relid, get_rel_name(relid));
+	check_columns(p, relid);
+	if (relkind == RELKIND_RELATION || relkind == RELKIND_PARTITIONED_TABLE)
+		return fix_children(p, relid, given, NIL);
+	return false;
+}
+
+/*
+ * ALTER TABLE: judge the columns it adds, and the children it added since
+ * ddl_command_start noted the table's children.  Returns true when it
+ * renamed a child.
+ */
+static bool
+judge_altered(StewardPolicy *p, AlterTableStmt *stmt, Oid relid, List *given)
+{
+	char		relkind = get_rel_relkind(relid);
+	List	   *before;
+	ListCell   *cc;
+
+	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
+		return false;
+	foreach(cc, stmt->cmds)
+	{
+		AlterTableCmd *cmd = lfirst(cc);
+
+		if (cmd->subtype == AT_AddColumn && cmd->def && IsA(cmd->def, ColumnDef))
+			check_snake(p, "column", ((ColumnDef *) cmd->def)->colname);
+	}
+	before = take_snapshot(relid);
+	return before != NIL && fix_children(p, relid, given, before);
+}
+
+/*
+ * One relation the command created or altered in a managed schema: judge
+ * it by the kind of command.  Returns true when it renamed something.
+ */
+static bool
+judge_relation(StewardPolicy *p, Node *tree, Oid relid, List *given)
+{
+	switch (nodeTag(tree))
+	{
+		case T_CreateStmt:
+		case T_CreateTableAsStmt:
+		case T_ViewStmt:
+			return judge_created(p, relid, given);
+		case T_CreateSeqStmt:
+			check_snake(p, "sequence", get_rel_name(relid));
+			return false;
+		case T_IndexStmt:
+			if (((IndexStmt *) tree)->idxname == NULL)
+				return fix_child(p, index_relid(relid), relid, NIL);
+			if (!((IndexStmt *) tree)->concurrent)
+				check_relation_name(p, relid, get_rel_name(relid));
+			return false;
+		case T_AlterTableStmt:
+			return judge_altered(p, (AlterTableStmt *) tree, relid, given);
+		default:
+			return false;
+	}
+}
+
+/*
+ * The ddl_command_end listener: check and fix what the command created or
+ * renamed.  Returns true when it renamed objects (the dispatcher re-reads
+ * identities for the listeners after it).
+ */
+bool
+steward_conventions_ddl_end(EventTriggerData *trig, List *objs)
+{
+	Node	   *tree = trig->parsetree;
+	List	   *given;
+	List	   *judged = NIL;
+	ListCell   *lc;
+	bool		renamed = false;
+	StewardPolicy *p;
+
+	if (!steward_conventions || creating_extension)
+		return false;
+	switch (nodeTag(tree))
+	{
+		case T_CreateStmt:
+		case T_CreateTableAsStmt:
+		case T_ViewStmt:
+		case T_CreateSeqStmt:
+		case T_IndexStmt:
+		case T_AlterTableStmt:
+		case T_RenameStmt:
+			break;
+		default:
+			return false;
+	}
+	given = take_given_names(tree);
+	foreach(lc, objs)
+	{
+		DdlObject  *o = lfirst(lc);
+
+		if (IsA(tree, RenameStmt))
+		{
+			judge_rename((RenameStmt *) tree, o);
+			continue;
+		}
+		if (o->classid != RelationRelationId || o->objsubid != 0)
+			continue;
+		/* the same relation can be reported twice (CREATE TABLE with an FK) */
+		if (list_member_oid(judged, o->objid))
+			continue;
+		judged = lappend_oid(judged, o->objid);
+		if (steward_relation_managed(o->objid, &p))
+			renamed |= judge_relation(p, tree, o->objid, given);
+	}
+	return renamed;
+}
+
+/*
+ * Column names an index element's raw expression references, in order.
+ */
+static bool
+raw_column_refs(Node *node, List **names)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, ColumnRef))
+	{
+		Node	   *last = llast(((ColumnRef *) node)->fields);
+
+		if (IsA(last, String) && !name_in(*names, strVal(last)))
+			*names = lappend(*names, strVal(last));
+		return false;
+	}
+	return raw_expression_tree_walker(node, raw_column_refs, (void *) names);
+}
+
+/*
+ * The ddl_command_start listener: refuse CREATE INDEX CONCURRENTLY with a
+ * bad explicit name before it starts, and note a table's children before
+ * ALTER TABLE.  Renames nothing.
+ */
+bool
+steward_conventions_ddl_start(EventTriggerData *trig, List *objs)
+{
+	Node	   *tree = trig->parsetree;
+	StewardPolicy *p;
+
+	if (!steward_conventions || creating_extension ||
+		!(IsA(tree, IndexStmt) || IsA(tree, AlterTableStmt) || IsA(tree, CreateStmt)))
+		return false;
+	if (IsA(tree, CreateStmt) || IsA(tree, AlterTableStmt))
+	{
+		List	   *names = given_names(tree);
+		MemoryContext oldcxt;
+		GivenNames *g;
+		ListCell   *nc;
+
+		start_notes_reset();
+		oldcxt = MemoryContextSwitchTo(TopTransactionContext);
+		g = palloc(sizeof(GivenNames));
+		g->tree = tree;
+		g->names = NIL;
+		foreach(nc, names)
+			g->names = lappend(g->names, pstrdup(lfirst(nc)));
+		given_at_start = lappend(given_at_start, g);
+		MemoryContextSwitchTo(oldcxt);
+	}
+	if (IsA(tree, IndexStmt) && ((IndexStmt *) tree)->concurrent && ((IndexStmt *) tree)->idxname)
+	{
+		IndexStmt  *stmt = (IndexStmt *) tree;
+		Oid			relid = RangeVarGetRelid(stmt->relation, NoLock, true);
+		List	   *cols = NIL;
+		ListCell   *lc;
+		char	   *standard;
+
+		if (!OidIsValid(relid) || !steward_relation_managed(relid, &p))
+			return false;
+		foreach(lc, stmt->indexParams)
+		{
+			IndexElem  *e = lfirst(lc);
+			List	   *refs = NIL;
+
+			if (e->name)
+				cols = lappend(cols, e->name);
+			else
+			{
+				raw_column_refs(e->expr, &refs);
+				cols = refs ? list_concat(cols, refs) : lappend(cols, "expr");
+			}
+		}
+		standard = steward_compose_name(stmt->unique ? "uq" : "ix", get_rel_name(relid), cols, NULL);
+		if (!steward_index_name_acceptable(stmt->idxname, standard))
+			violation(p, "index", stmt->idxname,
+					  "Index names are ix_<table>_<columns> (uq_<table>_<columns> for unique indexes); CREATE INDEX CONCURRENTLY is checked before it starts.",
+					  standard);
+	}
+	else if (IsA(tree, AlterTableStmt) && ((AlterTableStmt *) tree)->objtype == OBJECT_TABLE)
+	{
+		Oid			relid = RangeVarGetRelid(((AlterTableStmt *) tree)->relation, NoLock, true);
+		AlterSnapshot *s;
+		MemoryContext oldcxt;
+
+		if (!OidIsValid(relid) || !steward_relation_managed(relid, &p))
+			return false;
+		start_notes_reset();
+		oldcxt = MemoryContextSwitchTo(TopTransactionContext);
+		s = palloc(sizeof(AlterSnapshot));
+		s->relid = relid;
+		s->children = table_children(relid);
+		alter_snapshots = lappend(alter_snapshots, s);
+		MemoryContextSwitchTo(oldcxt);
+	}
+	return false;
+}

@@ -1,0 +1,37 @@
+/*-------------------------------------------------------------------------
+ *
+ * drift.c
+ *		Wiring of the drift concern: capture and fingerprints listen to
+ *		DDL events and to migration runs.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "drift_int.h"
+
+#include "migrate/migrate.h"
+
+static const StewardMigrationListener fingerprint_listener = {
+	.run_begin = steward_fingerprint_begin,
+	.run_end = steward_fingerprint_refresh,
+	.stamped = steward_fingerprint_stamped,
+};
+
+/*
+ * Called once from _PG_init.  Capture records every DDL command after the
+ * conventions and injection have given objects their final names; the
+ * fingerprints note what a running migration touched last.
+ */
+void
+steward_drift_init(void)
+{
+	steward_capture_init();
+	steward_ddl_listen(STEWARD_DDL_END, STEWARD_DDL_ORDER_CAPTURE, "capture",
+					   steward_capture_objects);
+	steward_ddl_listen(STEWARD_DDL_DROP, STEWARD_DDL_ORDER_CAPTURE, "capture",
+					   steward_capture_objects);
+	steward_ddl_listen(STEWARD_DDL_END, STEWARD_DDL_ORDER_FINGERPRINTS, "fingerprints",
+					   steward_fingerprint_on_end);
+	steward_ddl_listen(STEWARD_DDL_DROP, STEWARD_DDL_ORDER_FINGERPRINTS, "fingerprints",
+					   steward_fingerprint_on_drop);
+	steward_migration_listen(&fingerprint_listener);
+}

@@ -1,0 +1,34 @@
+/*-------------------------------------------------------------------------
+ *
+ * drift_int.h
+ *		Private to src/drift/: what its files share.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef STEWARD_DRIFT_INT_H
+#define STEWARD_DRIFT_INT_H
+
+#include "common/common.h"
+#include "drift/drift.h"
+
+/* capture.c */
+extern void steward_capture_init(void);
+extern bool steward_capture_objects(EventTriggerData *trig, List *objs);
+
+/* fingerprint.c */
+extern void steward_fingerprint_begin(void);
+extern bool steward_fingerprint_on_end(EventTriggerData *trig, List *objs);
+extern bool steward_fingerprint_on_drop(EventTriggerData *trig, List *objs);
+extern void steward_fingerprint_refresh(const char *module, const char *version);
+extern void steward_fingerprint_stamped(const char *schema, const char *module,
+										const char *version);
+
+/* catalog.c: writes of steward.fingerprints */
+extern void steward_relink_fingerprints(const char *dbid);
+extern void steward_store_fingerprints(const char *module, const char *version,
+									   List *rels, List *cons, List *trgs, List *procs,
+									   List *types, List *dropped_idents, const char *dbid);
+extern void steward_snapshot_fingerprints(const char *schema, const char *module,
+										  const char *version, const char *dbid);
+
+#endif							/* STEWARD_DRIFT_INT_H */

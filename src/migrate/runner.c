@@ -1,0 +1,1115 @@
+/*-------------------------------------------------------------------------
+ *
+ * runner.c
+ *		Migration runner: the SQL-callable functions register, upgrade,
+ *		downgrade, migrate, stamp, repair, plan and dry_run.
+ *
+ * Every function that reads a module's state first takes the module's
+ * lock (modlock.c) and only then loads the state, so concurrent runners
+ * apply each migration exactly once.  Migration SQL runs through SPI as the
+ * calling role, with lock_timeout = steward.ddl_lock_timeout, inside the
+ * caller's transaction: the body and its catalog rows commit together.
+ * A failure is re-raised with module and version in the message and the
+ * original error in the detail, keeping the original SQLSTATE.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "migrate_int.h"
+
+#include <limits.h>
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "checksum.h"
+#include "funcapi.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "portability/instr_time.h"
+#include "sqlcheck.h"
+#include "template.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/json.h"
+#include "utils/memutils.h"
+#include "version.h"
+
+int			steward_migration_lock_timeout = 30000;
+int			steward_ddl_lock_timeout = 5000;
+/* Module and version of the migration whose SQL runs now, or NULL. */
+static const char *current_module = NULL;
+static const char *current_version = NULL;
+
+/* Who listens to runs (drift's fingerprints); a copy, zeroed when none. */
+static StewardMigrationListener listener;
+
+PG_FUNCTION_INFO_V1(steward_define_module);
+PG_FUNCTION_INFO_V1(steward_register);
+PG_FUNCTION_INFO_V1(steward_upgrade);
+PG_FUNCTION_INFO_V1(steward_downgrade);
+PG_FUNCTION_INFO_V1(steward_migrate);
+PG_FUNCTION_INFO_V1(steward_stamp);
+PG_FUNCTION_INFO_V1(steward_repair);
+PG_FUNCTION_INFO_V1(steward_plan);
+PG_FUNCTION_INFO_V1(steward_dry_run);
+
+typedef enum TargetKind
+{
+	TARGET_HEAD,
+	TARGET_BASE,
+	TARGET_UP,					/* +N */
+	TARGET_DOWN,				/* -N */
+	TARGET_VERSION,
+	TARGET_ONE					/* exactly this version (migrate) */
+} TargetKind;
+
+typedef struct Target
+{
+	TargetKind	kind;
+	int			n;
+	const char *version;
+} Target;
+
+/* One step of a plan: a migration and the direction it runs in. */
+typedef struct PlanStep
+{
+	MigStep    *mig;
+	bool		up;
+	char	   *sql;			/* templates expanded */
+} PlanStep;
+
+/*
+ * The migration running now in this backend (migrate.h): capture and audit
+ * record it with what they write.
+ */
+const char *
+steward_migration_module(void)
+{
+	return current_module;
+}
+
+const char *
+steward_migration_version(void)
+{
+	return current_version;
+}
+
+/*
+ * Set the one listener to migration runs (drift, from its init).
+ */
+void
+steward_migration_listen(const StewardMigrationListener *l)
+{
+	listener = *l;
+}
+
+/*
+ * Register the runner's settings.  Both are user-settable so that a
+ * deployment script can raise them for one long migration.
+ */
+void
+steward_migrate_init(void)
+{
+	DefineCustomIntVariable("steward.migration_lock_timeout",
+							"Longest wait for another session's migration of the same module.",
+							"0 waits forever.",
+							&steward_migration_lock_timeout,
+							30000, 0, INT_MAX,
+							PGC_USERSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("steward.ddl_lock_timeout",
+							"lock_timeout in force while each migration body runs.",
+							"0 disables the limit.",
+							&steward_ddl_lock_timeout,
+							5000, 0, INT_MAX,
+							PGC_USERSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+}
+
+/* ---------- argument checks ---------- */
+
+/*
+ * Fetch a text argument as a C string; NULL or empty is an error unless
+ * allowed.
+ */
+static char *
+text_arg(FunctionCallInfo fcinfo, int n, const char *name, bool nullable)
+{
+	char	   *s;
+
+	if (PG_ARGISNULL(n))
+	{
+		if (nullable)
+			return NULL;
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be NULL", name),
+				 errhint("Pass a non-empty %s.", name)));
+	}
+	s = text_to_cstring(PG_GETARG_TEXT_PP(n));
+	if (!nullable && s[strspn(s, " \t\r\n")] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must not be empty", name),
+				 errhint("Pass a non-empty %s.", name)));
+	return s;
+}
+
+/*
+ * Parse a target: head, base, +N, -N or a version.
+ */
+static Target
+parse_target(const char *target)
+{
+	Target		t = {TARGET_VERSION, 0, target};
+
+	if (strcmp(target, "head") == 0)
+		t.kind = TARGET_HEAD;
+	else if (strcmp(target, "base") == 0)
+		t.kind = TARGET_BASE;
+	else if (target[0] == '+' || target[0] == '-')
+	{
+		const char *p = target + 1;
+		long		n = 0;
+
+		while (*p >= '0' && *p <= '9' && n <= 1000000)
+			n = n * 10 + (*p++ - '0');
+		if (*p != '\0' || p == target + 1 || n < 1 || n > 1000000)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid migration target \"%s\"", target),
+					 errdetail("A relative target is + or - followed by a step count from 1 to 1000000."),
+					 errhint("Use head, base, +N, -N or a version.")));
+		t.kind = target[0] == '+' ? TARGET_UP : TARGET_DOWN;
+		t.n = (int) n;
+	}
+	else
+		steward_check_version(target, "migration target");
+	return t;
+}
+
+/*
+ * Check the requires array of register: each element "module:version".
+ */
+static void
+check_requires(ArrayType *arr)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n,
+				i;
+
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("requires must be a one-dimensional array"),
+				 errhint("Pass ARRAY['module:version', ...].")));
+	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	for (i = 0; i < n; i++)
+	{
+		char	   *req;
+		char	   *colon;
+
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("requires must not contain NULL"),
+					 errhint("Pass ARRAY['module:version', ...].")));
+		req = TextDatumGetCString(elems[i]);
+		colon = strrchr(req, ':');
+		if (colon == NULL || colon == req)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid requirement \"%s\"", req),
+					 errhint("Write requirements as module:version, e.g. 'core:3'.")));
+		steward_check_version(colon + 1, "required version");
+	}
+}
+
+/* ---------- planning ---------- */
+
+static MigStep *
+find_step(ModuleState *st, const char *version)
+{
+	int			i;
+
+	for (i = 0; i < st->nsteps; i++)
+		if (strcmp(st->steps[i]->version, version) == 0)
+			return st->steps[i];
+	return NULL;
+}
+
+static MigStep *
+known_target(ModuleState *st, const char *version)
+{
+	MigStep    *s = find_step(st, version);
+
+	if (s == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("unknown target version \"%s\" of module \"%s\"", version, st->module),
+				 errhint("SELECT * FROM steward.status('%s') lists the known versions.",
+						 st->module)));
+	return s;
+}
+
+/*
+ * Raise the checksum-mismatch error for an applied migration whose
+ * registered script changed.
+ */
+static void
+mismatch_error(ModuleState *st, MigStep *s)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("checksum mismatch for applied migration %s of module \"%s\"",
+					s->version, st->module),
+			 errdetail("Applied checksum %s, registered checksum %s.",
+					   s->applied_checksum, s->checksum),
+			 errhint("Applied migrations are immutable: add a new version, or accept the new script with steward.repair('%s', '%s', 'reason', up_sql => ...).",
+					 st->module, s->version)));
+}
+
+/*
+ * Steps to apply for upgrade to target, in version order.  Refuses changed
+ * applied scripts, gaps (unless allowed) and unmet requirements before
+ * anything runs.
+ */
+static List *
+upgrade_steps(ModuleState *st, Target t, bool out_of_order)
+{
+	List	   *steps = NIL;
+	const char *highest = NULL;
+	MigStep    *target = NULL;
+	int			i;
+	ListCell   *lc;
+
+	if (t.kind == TARGET_BASE || t.kind == TARGET_DOWN)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("upgrade target \"%s\" points down", t.kind == TARGET_BASE ? "base" : "-N"),
+				 errhint("Use steward.downgrade('%s', ...) to revert migrations.", st->module)));
+	if (t.kind == TARGET_VERSION || t.kind == TARGET_ONE)
+		target = known_target(st, t.version);
+
+	for (i = 0; i < st->nsteps; i++)
+	{
+		MigStep    *s = st->steps[i];
+
+		if (s->applied)
+		{
+			highest = s->version;
+			if (s->registered && s->applied_checksum != NULL &&
+				strcmp(s->applied_checksum, s->checksum) != 0)
+				mismatch_error(st, s);
+		}
+	}
+
+	for (i = 0; i < st->nsteps; i++)
+	{
+		MigStep    *s = st->steps[i];
+
+		if (s->applied || !s->registered)
+			continue;
+		if (t.kind == TARGET_ONE && s != target)
+		{
+			/* migrate must not silently leave lower pending versions behind */
+			if (!out_of_order && steward_version_compare(s->version, target->version) < 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("migration %s of module \"%s\" is pending below %s",
+								s->version, st->module, target->version),
+						 errdetail("Applying %s alone would leave it behind, out of order.",
+								   target->version),
+						 errhint("Run steward.upgrade('%s', '%s') to apply both in order, or pass allow_out_of_order => true.",
+								 st->module, target->version)));
+			continue;
+		}
+		if (target != NULL && steward_version_compare(s->version, target->version) > 0)
+			break;
+		if (t.kind == TARGET_UP && list_length(steps) >= t.n)
+			break;
+		if (highest != NULL && steward_version_compare(s->version, highest) < 0 && !out_of_order)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("migration %s of module \"%s\" is older than applied version %s",
+							s->version, st->module, highest),
+					 errdetail("Applying it now would run migrations out of order."),
+					 errhint("Pass allow_out_of_order => true to apply it anyway, or give it a version above %s.",
+							 highest)));
+		steps = lappend(steps, s);
+	}
+
+	/* requirements: applied already, or an earlier step of this run */
+	foreach(lc, steps)
+	{
+		MigStep    *s = lfirst(lc);
+		ListCell   *rc;
+
+		foreach(rc, s->requires)
+		{
+			char	   *req = pstrdup(lfirst(rc));
+			char	   *colon = strrchr(req, ':');
+			const char *rversion = colon + 1;
+			bool		met = false;
+
+			*colon = '\0';
+			if (strcmp(req, st->module) == 0)
+			{
+				MigStep    *r = find_step(st, rversion);
+				ListCell   *ec;
+
+				met = r != NULL && r->applied;
+				foreach(ec, steps)
+				{
+					if (lfirst(ec) == s)
+						break;
+					if (lfirst(ec) == r)
+						met = true;
+				}
+			}
+			else
+				met = steward_version_applied(req, rversion);
+			if (!met)
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("migration %s of module \"%s\" requires %s:%s, which is not applied",
+								s->version, st->module, req, rversion),
+						 errhint("Upgrade module \"%s\" to %s first.", req, rversion)));
+		}
+	}
+	return steps;
+}
+
+/*
+ * Steps to revert for downgrade to target, newest first.  Refuses before
+ * anything runs if any of them has no down_sql.
+ */
+static List *
+downgrade_steps(ModuleState *st, Target t)
+{
+	List	   *steps = NIL;
+	MigStep    *target = NULL;
+	StringInfoData missing;
+	int			i;
+	ListCell   *lc;
+
+	if (t.kind == TARGET_HEAD || t.kind == TARGET_UP)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("downgrade target \"%s\" points up", t.kind == TARGET_HEAD ? "head" : "+N"),
+				 errhint("Use steward.upgrade('%s', ...) to apply migrations.", st->module)));
+	if (t.kind == TARGET_VERSION)
+		target = known_target(st, t.version);
+
+	for (i = st->nsteps - 1; i >= 0; i--)
+	{
+		MigStep    *s = st->steps[i];
+
+		if (!s->applied)
+			continue;
+		if (target != NULL && steward_version_compare(s->version, target->version) <= 0)
+			break;
+		if (t.kind == TARGET_DOWN && list_length(steps) >= t.n)
+			break;
+		steps = lappend(steps, s);
+	}
+	if (t.kind == TARGET_DOWN && list_length(steps) < t.n)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cannot downgrade module \"%s\" by %d: only %d migrations are applied",
+						st->module, t.n, list_length(steps)),
+				 errhint("Use steward.downgrade('%s', 'base') to revert all of them.", st->module)));
+
+	initStringInfo(&missing);
+	foreach(lc, steps)
+	{
+		MigStep    *s = lfirst(lc);
+
+		if ((s->registered ? s->down_sql : NULL) == NULL && s->applied_down_sql == NULL)
+			appendStringInfo(&missing, "%s%s", missing.len ? ", " : "", s->version);
+	}
+	if (missing.len > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot downgrade module \"%s\": no down_sql for version %s",
+						st->module, missing.data),
+				 errhint("Register the migration again with a down_sql, or restore from a backup.")));
+	return steps;
+}
+
+static char *
+down_sql_of(MigStep *s)
+{
+	return (s->registered && s->down_sql) ? s->down_sql : s->applied_down_sql;
+}
+
+/*
+ * Turn migration steps into plan steps with the SQL to run.
+ */
+static List *
+make_plan(ModuleState *st, List *migs, bool up)
+{
+	List	   *plan = NIL;
+	ListCell   *lc;
+
+	foreach(lc, migs)
+	{
+		PlanStep   *p = palloc(sizeof(PlanStep));
+
+		p->mig = lfirst(lc);
+		p->up = up;
+		p->sql = steward_expand_templates(up ? p->mig->up_sql : down_sql_of(p->mig), st->schema);
+		plan = lappend(plan, p);
+	}
+	return plan;
+}
+
+/*
+ * Which way does target point for plan/dry_run: down for base, -N, or a
+ * version below an applied one; up otherwise.
+ */
+static bool
+target_is_down(ModuleState *st, Target t)
+{
+	int			i;
+
+	if (t.kind == TARGET_BASE || t.kind == TARGET_DOWN)
+		return true;
+	if (t.kind != TARGET_VERSION)
+		return false;
+	(void) known_target(st, t.version);
+	for (i = 0; i < st->nsteps; i++)
+		if (st->steps[i]->applied &&
+			steward_version_compare(st->steps[i]->version, t.version) > 0)
+			return true;
+	return false;
+}
+
+/* ---------- execution ---------- */
+
+/*
+ * The error context of a failed script quotes the script; keep a long one
+ * readable by cutting it at STEWARD_CONTEXT_MAX bytes (on a character
+ * boundary).
+ */
+#define STEWARD_CONTEXT_MAX 500
+static char *
+truncate_context(char *context)
+{
+	int			len = strlen(context);
+
+	if (len <= STEWARD_CONTEXT_MAX)
+		return context;
+	len = pg_mbcliplen(context, len, STEWARD_CONTEXT_MAX);
+	return psprintf("%.*s...", len, context);
+}
+
+/*
+ * Run one migration's SQL as the calling role with lock_timeout set from
+ * steward.ddl_lock_timeout; return its duration in ms.  An error is raised
+ * again naming module and version.
+ */
+static double
+run_sql(const char *module, const char *version, bool up, const char *sql)
+{
+	int			nestlevel;
+	char		timeout[32];
+	instr_time	start;
+	instr_time	duration;
+	MemoryContext oldcxt = CurrentMemoryContext;
+
+	nestlevel = NewGUCNestLevel();
+	snprintf(timeout, sizeof(timeout), "%d", steward_ddl_lock_timeout);
+	(void) set_config_option("lock_timeout", timeout, PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	current_module = module;
+	current_version = version;
+	INSTR_TIME_SET_CURRENT(start);
+	PG_TRY();
+	{
+		int			rc = SPI_execute(sql, false, 0);
+
+		if (rc < 0)
+			elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(rc));
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		current_module = NULL;
+		current_version = NULL;
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		ereport(ERROR,
+				(errcode(edata->sqlerrcode),
+				 errmsg("migration %s of module \"%s\" failed%s", version, module,
+						up ? "" : " to revert"),
+				 errdetail("%s%s%s", edata->message,
+						   edata->detail ? ": " : "", edata->detail ? edata->detail : ""),
+				 edata->hint ? errhint("%s", edata->hint) : 0,
+				 edata->context ? errcontext("%s", truncate_context(edata->context)) : 0));
+	}
+	PG_END_TRY();
+	INSTR_TIME_SET_CURRENT(duration);
+	INSTR_TIME_SUBTRACT(duration, start);
+	current_module = NULL;
+	current_version = NULL;
+	AtEOXact_GUC(true, nestlevel);
+	return INSTR_TIME_GET_MILLISEC(duration);
+}
+
+static char *
+current_role_name(void)
+{
+	return GetUserNameFromId(GetUserId(), false);
+}
+
+static char *
+duration_detail(double ms, const char *target)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "{\"duration_ms\": %.3f, \"target\": ", ms);
+	escape_json(&buf, target);
+	appendStringInfoChar(&buf, '}');
+	return buf.data;
+}
+
+/*
+ * Run and record one plan step; return its duration.
+ */
+static double
+execute_step(ModuleState *st, PlanStep *p, const char *by, const char *target)
+{
+	double		ms = run_sql(st->module, p->mig->version, p->up, p->sql);
+
+	if (p->up)
+	{
+		steward_record_applied(st, p->mig, ms, false, by);
+		steward_record_event(st->module, p->mig->version, "apply", by, duration_detail(ms, target));
+	}
+	else
+	{
+		steward_record_reverted(st, p->mig);
+		steward_record_event(st->module, p->mig->version, "revert", by, duration_detail(ms, target));
+	}
+	return ms;
+}
+
+/*
+ * Execute a plan, appending (version, description, duration_ms) rows to
+ * the result tuplestore when one is given.
+ */
+static int
+execute_plan(ModuleState *st, List *plan, const char *target, ReturnSetInfo *rsinfo)
+{
+	char	   *by = current_role_name();
+	ListCell   *lc;
+
+	if (plan == NIL)
+		return 0;
+	if (listener.run_begin)
+		listener.run_begin();
+	foreach(lc, plan)
+	{
+		PlanStep   *p = lfirst(lc);
+		double		ms = execute_step(st, p, by, target);
+
+		if (rsinfo != NULL)
+		{
+			Datum		values[3];
+			bool		nulls[3] = {false, false, false};
+			char	   *desc = p->up ? p->mig->description :
+				(p->mig->description ? p->mig->description : p->mig->applied_description);
+
+			values[0] = CStringGetTextDatum(p->mig->version);
+			values[1] = desc ? CStringGetTextDatum(desc) : (Datum) 0;
+			nulls[1] = desc == NULL;
+			values[2] = Float8GetDatum(ms);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+	}
+	if (listener.run_end)
+		listener.run_end(st->module, ((PlanStep *) llast(plan))->mig->version);
+	return list_length(plan);
+}
+
+/*
+ * Lock the module and load its state: the common start of every runner.
+ */
+static ModuleState *
+open_module(const char *module)
+{
+	steward_lock_module(module);
+	return steward_load_module(module);
+}
+
+/*
+ * Check a script for syntax and for statements that cannot run inside a
+ * migration; errors name module and version.
+ */
+static void
+check_script(const char *module, const char *version, const char *schema,
+			 const char *sql, const char *which)
+{
+	char	   *expanded = steward_expand_templates(sql, schema);
+	const char *bad = NULL;
+	MemoryContext oldcxt = CurrentMemoryContext;
+
+	PG_TRY();
+	{
+		bad = steward_nontransactional_statement(expanded);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		ereport(ERROR,
+				(errcode(edata->sqlerrcode),
+				 errmsg("%s of migration %s of module \"%s\" is not valid SQL", which, version, module),
+				 errdetail("%s", edata->message),
+				 errhint("Fix the script and register it again.")));
+	}
+	PG_END_TRY();
+	if (bad != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("%s of migration %s of module \"%s\" contains %s, which cannot run inside a transaction",
+						which, version, module, bad),
+				 errdetail("Migrations run inside the caller's transaction so that they are atomic."),
+				 errhint("Run that statement on its own, outside any transaction block (for example with psql in autocommit mode), and keep the migration to transactional statements.")));
+}
+
+/*
+ * register's work, shared with migrate: lock, validate and store.
+ */
+static void
+do_register(const char *module, const char *version, const char *up_sql,
+			const char *down_sql, const char *description, Datum requires, bool requires_null)
+{
+	ModuleState *st;
+	char	   *checksum;
+	char	   *applied_checksum;
+	bool		applied;
+
+	steward_check_version(version, "migration version");
+	if (!requires_null)
+		check_requires(DatumGetArrayTypeP(requires));
+	steward_lock_module(module);
+	st = steward_load_module_header(module);
+	check_script(module, version, st->schema, up_sql, "up_sql");
+	if (down_sql != NULL)
+		check_script(module, version, st->schema, down_sql, "down_sql");
+
+	checksum = steward_script_checksum(up_sql, strlen(up_sql));
+	applied_checksum = steward_applied_checksum(module, version, &applied);
+	if (applied && applied_checksum != NULL && strcmp(applied_checksum, checksum) != 0)
+	{
+		MigStep		s = {0};
+
+		s.version = (char *) version;
+		s.checksum = checksum;
+		s.applied_checksum = applied_checksum;
+		mismatch_error(st, &s);
+	}
+	steward_store_script(module, version, up_sql, down_sql, description, checksum,
+						 requires, requires_null);
+}
+
+/* ---------- SQL-callable functions ---------- */
+
+/*
+ * steward.define_module(module, schema_name, description)
+ */
+Datum
+steward_define_module(PG_FUNCTION_ARGS)
+{
+	char	   *module = text_arg(fcinfo, 0, "module", false);
+	char	   *description = text_arg(fcinfo, 2, "description", true);
+	char	   *schema;
+
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("schema_name must not be NULL"),
+				 errhint("Pass the schema the module's objects live in, e.g. 'public'.")));
+	schema = NameStr(*PG_GETARG_NAME(1));
+	if (schema[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("schema_name must not be empty"),
+				 errhint("Pass the schema the module's objects live in, e.g. 'public'.")));
+	SPI_connect();
+	steward_lock_module(module);
+	steward_define_module_row(module, schema, description);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/*
+ * steward.register(module, version, up_sql, down_sql, description, requires)
+ */
+Datum
+steward_register(PG_FUNCTION_ARGS)
+{
+	char	   *module = text_arg(fcinfo, 0, "module", false);
+	char	   *version = text_arg(fcinfo, 1, "version", true);
+	char	   *up_sql = text_arg(fcinfo, 2, "up_sql", false);
+	char	   *down_sql = text_arg(fcinfo, 3, "down_sql", true);
+	char	   *description = text_arg(fcinfo, 4, "description", true);
+
+	SPI_connect();
+	do_register(module, version, up_sql, down_sql, description,
+				PG_ARGISNULL(5) ? (Datum) 0 : PG_GETARG_DATUM(5), PG_ARGISNULL(5));
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/*
+ * steward.upgrade(module, target, allow_out_of_order)
+ */
+Datum
+steward_upgrade(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *module = text_arg(fcinfo, 0, "module", false);
+	char	   *target = text_arg(fcinfo, 1, "target", false);
+	bool		ooo = !PG_ARGISNULL(2) && PG_GETARG_BOOL(2);
+	Target		t = parse_target(target);
+	ModuleState *st;
+
+	InitMaterializedSRF(fcinfo, 0);
+	SPI_connect();
+	st = open_module(module);
+	execute_plan(st, make_plan(st, upgrade_steps(st, t, ooo), true), target, rsinfo);
+	SPI_finish();
+	return (Datum) 0;
+}
+
+/*
+ * steward.downgrade(module, target)
+ */
+Datum
+steward_downgrade(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *module = text_arg(fcinfo, 0, "module", false);
+	char	   *target = text_arg(fcinfo, 1, "target", false);
+	Target		t = parse_target(target);
+	ModuleState *st;
+
+	InitMaterializedSRF(fcinfo, 0);
+	SPI_connect();
+	st = open_module(module);
+	execute_plan(st, make_plan(st, downgrade_steps(st, t), false), target, rsinfo);
+	SPI_finish();
+	return (Datum) 0;
+}
+
+/*
+ * steward.migrate(module, version, up_sql, down_sql, description,
+ * allow_out_of_order): register, then upgrade to that version.
+ */
+Datum
+steward_migrate(PG_FUNCTION_ARGS)
+{
+	char	   *module = text_arg(fcinfo, 0, "module", false);
+	char	   *version = text_arg(fcinfo, 1, "version", true);
+	char	   *up_sql = text_arg(fcinfo, 2, "up_sql", false);
+	char	   *down_sql = text_arg(fcinfo, 3, "down_sql", true);
+	char	   *description = text_arg(fcinfo, 4, "description", true);
+	bool		ooo = !PG_ARGISNULL(5) && PG_GETARG_BOOL(5);
+	ModuleState *st;
+	MigStep    *s;
+	Target		t;
+	const char *result = "skipped";
+
+	SPI_connect();
+	do_register(module, version, up_sql, down_sql, description, (Datum) 0, true);
+	st = steward_load_module(module);
+	s = find_step(st, version);
+	if (!s->applied)
+	{
+		t.kind = TARGET_ONE;
+		t.version = version;
+		t.n = 0;
+		execute_plan(st, make_plan(st, upgrade_steps(st, t, ooo), true), version, NULL);
+		result = "applied";
+	}
+	SPI_finish();
+	PG_RETURN_TEXT_P(cstring_to_text(result));
+}
+
+/*
+ * steward.stamp(module, version): make the database be at version without
+ * running anything.  Registered versions up to it become applied (as
+ * baseline); applied versions above it are forgotten.  'base' forgets all.
+ */
+Datum
+steward_stamp(PG_FUNCTION_ARGS)
+{
+	char	   *module = text_arg(fcinfo, 0, "module", false);
+	char	   *version = text_arg(fcinfo, 1, "version", false);
+	Target		t = parse_target(version);
+	ModuleState *st;
+	char	   *by;
+	StringInfoData detail;
+	int			i;
+
+	if (t.kind != TARGET_VERSION && t.kind != TARGET_BASE)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cannot stamp module \"%s\" at \"%s\"", module, version),
+				 errhint("Stamp at a registered version, or at base.")));
+	SPI_connect();
+	st = open_module(module);
+	by = current_role_name();
+	if (t.kind == TARGET_VERSION && !known_target(st, version)->registered)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("migration %s of module \"%s\" is not registered", version, module),
+				 errhint("Register it with steward.register() first.")));
+	initStringInfo(&detail);
+	appendStringInfoString(&detail, "{\"stamp\": ");
+	escape_json(&detail, version);
+	for (i = st->nsteps - 1; i >= 0; i--)
+	{
+		MigStep    *s = st->steps[i];
+
+		if (s->applied && (t.kind == TARGET_BASE ||
+						   steward_version_compare(s->version, version) > 0))
+		{
+			steward_record_reverted(st, s);
+			steward_record_event(module, s->version, "baseline", by,
+								 psprintf("%s, \"action\": \"forget\"}", detail.data));
+		}
+	}
+	for (i = 0; t.kind == TARGET_VERSION && i < st->nsteps; i++)
+	{
+		MigStep    *s = st->steps[i];
+
+		if (steward_version_compare(s->version, version) > 0)
+			break;
+		if (!s->applied && s->registered)
+		{
+			steward_record_applied(st, s, 0, true, by);
+			steward_record_event(module, s->version, "baseline", by,
+								 psprintf("%s, \"action\": \"adopt\"}", detail.data));
+		}
+	}
+	/*
+	 * The schema is as at this version now: that is what check compares to,
+	 * and DDL logged so far is accepted (the event carries the high water).
+	 */
+	if (listener.stamped)
+		listener.stamped(st->schema, module, version);
+	steward_record_event(module, t.kind == TARGET_BASE ? NULL : version, "baseline", by,
+						 psprintf("%s, \"action\": \"snapshot\", \"ddl_log_id\": " INT64_FORMAT "}",
+								  detail.data, steward_ddl_log_high_water()));
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/*
+ * steward.repair(module, version, reason, up_sql, down_sql): accept a new
+ * script for one applied migration (the one given, or the registered one)
+ * and record the event with the reason.
+ */
+Datum
+steward_repair(PG_FUNCTION_ARGS)
+{
+	char	   *module = text_arg(fcinfo, 0, "module", false);
+	char	   *version = text_arg(fcinfo, 1, "version", true);
+	char	   *reason = text_arg(fcinfo, 2, "reason", false);
+	char	   *up_sql = text_arg(fcinfo, 3, "up_sql", true);
+	char	   *down_sql = text_arg(fcinfo, 4, "down_sql", true);
+	ModuleState *st;
+	MigStep    *s;
+	char	   *old_checksum;
+	char	   *new_sql;
+	char	   *new_checksum;
+	StringInfoData detail;
+
+	steward_check_version(version, "migration version");
+	SPI_connect();
+	st = open_module(module);
+	s = find_step(st, version);
+	if (s == NULL || !s->applied)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("migration %s of module \"%s\" is not applied", version, module),
+				 errhint("Only applied migrations need repair; change a pending one with steward.register().")));
+	if (up_sql == NULL && !s->registered)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("migration %s of module \"%s\" has no registered script", version, module),
+				 errhint("Pass the script: steward.repair('%s', '%s', 'reason', up_sql => '...').",
+						 module, version)));
+	if (up_sql != NULL)
+		check_script(module, version, st->schema, up_sql, "up_sql");
+	if (down_sql != NULL)
+		check_script(module, version, st->schema, down_sql, "down_sql");
+	new_sql = up_sql ? up_sql : s->up_sql;
+	new_checksum = steward_script_checksum(new_sql, strlen(new_sql));
+	old_checksum = s->applied_checksum;
+	if (old_checksum != NULL && strcmp(old_checksum, new_checksum) == 0 && down_sql == NULL &&
+		s->registered && strcmp(s->checksum, new_checksum) == 0)
+		ereport(NOTICE,
+				(errmsg("migration %s of module \"%s\" needs no repair", version, module),
+				 errdetail("Its applied and registered checksums are both %s.", new_checksum)));
+	else
+	{
+		steward_store_script(module, version, new_sql,
+							 down_sql ? down_sql : (s->registered ? s->down_sql : s->applied_down_sql),
+							 s->registered ? s->description : s->applied_description,
+							 new_checksum, (Datum) 0, true);
+		steward_record_repair(module, version, new_sql, new_checksum);
+		initStringInfo(&detail);
+		appendStringInfoString(&detail, "{\"reason\": ");
+		escape_json(&detail, reason);
+		appendStringInfoString(&detail, ", \"old_checksum\": ");
+		if (old_checksum)
+			escape_json(&detail, old_checksum);
+		else
+			appendStringInfoString(&detail, "null");
+		appendStringInfoString(&detail, ", \"new_checksum\": ");
+		escape_json(&detail, new_checksum);
+		appendStringInfoChar(&detail, '}');
+		steward_record_event(module, version, "repair", current_role_name(), detail.data);
+	}
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/*
+ * The plan for target in either direction (plan and dry_run).
+ */
+static List *
+plan_for(ModuleState *st, const char *target)
+{
+	Target		t = parse_target(target);
+
+	if (target_is_down(st, t))
+		return make_plan(st, downgrade_steps(st, t), false);
+	return make_plan(st, upgrade_steps(st, t, false), true);
+}
+
+/*
+ * steward.plan(module, target): the SQL that would run, in order.
+ */
+Datum
+steward_plan(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *module = text_arg(fcinfo, 0, "module", false);
+	char	   *target = text_arg(fcinfo, 1, "target", false);
+	ModuleState *st;
+	ListCell   *lc;
+	int			step = 0;
+
+	InitMaterializedSRF(fcinfo, 0);
+	SPI_connect();
+	st = steward_load_module(module);
+	foreach(lc, plan_for(st, target))
+	{
+		PlanStep   *p = lfirst(lc);
+		Datum		values[4];
+		bool		nulls[4] = {false, false, false, false};
+
+		values[0] = Int32GetDatum(++step);
+		values[1] = CStringGetTextDatum(p->mig->version);
+		values[2] = CStringGetTextDatum(p->up ? "up" : "down");
+		values[3] = CStringGetTextDatum(p->sql);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	SPI_finish();
+	return (Datum) 0;
+}
+
+/*
+ * steward.dry_run(module, target): run the plan in a subtransaction, roll
+ * it back, and report each step, stopping at the first error.
+ */
+Datum
+steward_dry_run(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *module = text_arg(fcinfo, 0, "module", false);
+	char	   *target = text_arg(fcinfo, 1, "target", false);
+	MemoryContext oldcxt;
+	ResourceOwner oldowner;
+	ModuleState *st;
+	List	   *plan;
+	ListCell   *lc;
+	char	   *by;
+	int			step = 0;
+	volatile int done = 0;
+	double	   *durations;
+	char	   *volatile error = NULL;
+
+	InitMaterializedSRF(fcinfo, 0);
+	SPI_connect();
+	st = open_module(module);
+	plan = plan_for(st, target);
+	by = current_role_name();
+	durations = palloc0(sizeof(double) * (list_length(plan) + 1));
+
+	oldcxt = CurrentMemoryContext;
+	oldowner = CurrentResourceOwner;
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+	PG_TRY();
+	{
+		foreach(lc, plan)
+		{
+			durations[done] = execute_step(st, lfirst(lc), by, target);
+			done++;
+		}
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		error = edata->detail ? psprintf("%s: %s", edata->message, edata->detail) : edata->message;
+	}
+	PG_END_TRY();
+	RollbackAndReleaseCurrentSubTransaction();
+	MemoryContextSwitchTo(oldcxt);
+	CurrentResourceOwner = oldowner;
+
+	foreach(lc, plan)
+	{
+		PlanStep   *p = lfirst(lc);
+		Datum		values[6];
+		bool		nulls[6] = {false, false, false, false, true, false};
+		bool		failed = step == done;
+
+		values[0] = Int32GetDatum(step + 1);
+		values[1] = CStringGetTextDatum(p->mig->version);
+		values[2] = CStringGetTextDatum(p->up ? "up" : "down");
+		values[3] = CStringGetTextDatum(failed ? "error" : "ok");
+		if (failed)
+		{
+			values[4] = CStringGetTextDatum(error);
+			nulls[4] = false;
+			nulls[5] = true;
+		}
+		else
+			values[5] = Float8GetDatum(durations[step]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		if (failed)
+			break;
+		step++;
+	}
+	SPI_finish();
+	return (Datum) 0;
+}
