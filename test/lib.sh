@@ -9,9 +9,11 @@
 set -euo pipefail
 
 STEWARD_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
-PGBIN=/usr/lib/postgresql/15/bin
 RUN_USER=postgres
+# PG_CONFIG (the PostgreSQL to test against) is set by resolve_pg; a run
+# that is handed a private install (test/run-suites) gets it from there.
+PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+PGBIN=${PGBIN:-$($PG_CONFIG --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)}
 
 # Debian packages every suite needs; later suites append to this list.
 STEWARD_PACKAGES=(postgresql-15 postgresql-server-dev-15 postgresql-contrib libkrb5-dev
@@ -41,6 +43,71 @@ ensure_packages() {
 	as_root pg_ctlcluster 15 main stop >/dev/null 2>&1 || true
 }
 
+# on_exit CMD: run CMD when the script exits (after the ones added before).
+STEWARD_ON_EXIT=()
+on_exit() {
+	STEWARD_ON_EXIT+=("$1")
+	trap 'for c in "${STEWARD_ON_EXIT[@]}"; do eval "$c"; done' EXIT
+}
+
+# resolve_pg: choose the PostgreSQL to build and test against and set
+# PG_CONFIG, PG_MAJOR.  PG_CONFIG=/path/to/pg_config (make test PG_CONFIG=…)
+# wins; PG=N asks for major N: its Debian/PGDG install when there is one,
+# otherwise an assertion-enabled build from source (test/pgbuild, cached
+# outside the checkout).  The default is Debian's PostgreSQL 15.
+resolve_pg() {
+	if [ -n "${STEWARD_PG_CONFIG:-}" ]; then
+		PG_CONFIG=$STEWARD_PG_CONFIG
+	elif [ -n "${PG:-}" ] && [ -x "/usr/lib/postgresql/$PG/bin/pg_config" ]; then
+		PG_CONFIG=/usr/lib/postgresql/$PG/bin/pg_config
+	elif [ -n "${PG:-}" ]; then
+		PG_CONFIG=$(bash "$STEWARD_SRC/test/pgbuild" "$PG")
+	else
+		PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
+	fi
+	[ -x "$PG_CONFIG" ] || { echo "no pg_config at $PG_CONFIG" >&2; exit 2; }
+	PG_MAJOR=$("$PG_CONFIG" --version | sed -E 's/^PostgreSQL ([0-9]+).*$/\1/')
+	if [ -n "${PG:-}" ] && [ "$PG" != "$PG_MAJOR" ]; then
+		echo "PG=$PG but $PG_CONFIG is PostgreSQL $PG_MAJOR" >&2
+		exit 2
+	fi
+	PGBIN=$("$PG_CONFIG" --bindir)
+	log "testing against PostgreSQL $("$PG_CONFIG" --version | cut -d' ' -f2) ($PG_CONFIG)"
+}
+
+# private_install: copy the PostgreSQL install under test (binaries,
+# libraries, share and headers, keeping their relative layout, which is how
+# PostgreSQL finds its files) into a directory of this run, and point
+# PG_CONFIG and PGBIN at the copy.  pg_steward is installed only there, so
+# runs from several checkouts can go at once and neither the system's
+# PostgreSQL nor a user's server is ever touched by the harness.
+private_install() {
+	local dirs=() root d rel
+	dirs=("$("$PG_CONFIG" --bindir)" "$("$PG_CONFIG" --pkglibdir)" "$("$PG_CONFIG" --sharedir)"
+		"$("$PG_CONFIG" --includedir-server)" "$("$PG_CONFIG" --pkgincludedir)")
+	# the deepest directory that holds them all
+	root=${dirs[0]}
+	for d in "${dirs[@]}"; do
+		while [ "${d#"$root"/}" = "$d" ] && [ "$d" != "$root" ]; do root=$(dirname "$root"); done
+	done
+	PRIVATE_PG=$(mktemp -d /var/tmp/pg_steward-pg.XXXXXX)
+	on_exit "rm -rf '$PRIVATE_PG'"
+	for d in "${dirs[@]}"; do
+		rel=${d#"$root"}
+		[ -d "$PRIVATE_PG$rel" ] && continue
+		mkdir -p "$PRIVATE_PG$rel"
+		cp -a "$d/." "$PRIVATE_PG$rel/"
+	done
+	[ "$(id -u)" = 0 ] && chown -R "$RUN_USER": "$PRIVATE_PG"
+	PG_CONFIG=$PRIVATE_PG${dirs[0]#"$root"}/pg_config
+	PGBIN=$PRIVATE_PG${dirs[0]#"$root"}
+	[ "$("$PG_CONFIG" --pkglibdir)" = "$PRIVATE_PG${dirs[1]#"$root"}" ] || {
+		echo "the copy of PostgreSQL in $PRIVATE_PG does not find its own files" >&2
+		exit 2
+	}
+	log "private PostgreSQL install for this run: $PRIVATE_PG"
+}
+
 # stage_tree: set WORKDIR to a tree the unprivileged user can build in.
 # As root that is a fresh copy owned by postgres; otherwise the checkout.
 stage_tree() {
@@ -54,9 +121,9 @@ stage_tree() {
 		chown -R "$RUN_USER": "$WORKDIR"
 		# STEWARD_KEEP=1 keeps the staging copy (results/, tmp_check/) to inspect.
 		if [ -n "${STEWARD_KEEP:-}" ]; then
-			trap 'log "kept $WORKDIR"' EXIT
+			on_exit "log 'kept $WORKDIR'"
 		else
-			trap 'rm -rf "$WORKDIR"' EXIT
+			on_exit "rm -rf '$WORKDIR'"
 		fi
 	else
 		WORKDIR=$STEWARD_SRC
@@ -67,22 +134,20 @@ stage_tree() {
 # as_user CMD...: run CMD as the unprivileged user in WORKDIR.
 as_user() {
 	if [ "$(id -u)" = 0 ]; then
-		(cd "$WORKDIR" && runuser -u "$RUN_USER" -- env PATH="$PGBIN:$PATH" "$@")
+		(cd "$WORKDIR" && runuser -u "$RUN_USER" -- env PATH="$PGBIN:$PATH" PG_CONFIG="$PG_CONFIG" PGBIN="$PGBIN" "$@")
 	else
-		(cd "$WORKDIR" && env PATH="$PGBIN:$PATH" "$@")
+		(cd "$WORKDIR" && env PATH="$PGBIN:$PATH" PG_CONFIG="$PG_CONFIG" PGBIN="$PGBIN" "$@")
 	fi
 }
 
-# build_install: compile as the unprivileged user, install as root.
+# build_install: compile and install into the private install, both as
+# the unprivileged user (resolve_pg and private_install come first).
 build_install() {
-	log "building pg_steward"
+	log "building pg_steward against PostgreSQL $PG_MAJOR"
+	as_user make -s clean >/dev/null 2>&1 || true
 	as_user make -s PG_CONFIG="$PG_CONFIG" all >/dev/null
 	log "installing pg_steward into $($PG_CONFIG --pkglibdir)"
-	if [ -w "$($PG_CONFIG --pkglibdir)" ] && [ -w "$($PG_CONFIG --sharedir)/extension" ]; then
-		(cd "$WORKDIR" && make -s PG_CONFIG="$PG_CONFIG" install >/dev/null)
-	else
-		(cd "$WORKDIR" && as_root make -s PG_CONFIG="$PG_CONFIG" install >/dev/null)
-	fi
+	as_user make -s PG_CONFIG="$PG_CONFIG" install >/dev/null
 }
 
 # free_port: a TCP port nobody listens on now.

@@ -6,11 +6,91 @@
  *		named for what they do, so the rest of the tree reads as one
  *		version.  No other file may test PG_VERSION_NUM.
  *
+ * Each shim says from which major on it differs.  Macros only name
+ * server symbols; the file using one includes the header that declares
+ * them (noted with each shim), so this header stays cheap to include.
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef STEWARD_COMPAT_H
 #define STEWARD_COMPAT_H
 
 #include "postgres.h"
+
+#if PG_VERSION_NUM < 150000 || PG_VERSION_NUM >= 190000
+#error "pg_steward supports PostgreSQL 15 to 18"
+#endif
+
+/*
+ * The local transaction id of this backend's current transaction, to tell
+ * whether state kept across event-trigger calls belongs to it (uses
+ * storage/proc.h).  17 moved it into PGPROC.vxid.
+ */
+#if PG_VERSION_NUM >= 170000
+#define StewardMyLocalTransactionId()	(MyProc->vxid.lxid)
+#else
+#define StewardMyLocalTransactionId()	(MyProc->lxid)
+#endif
+
+/*
+ * This backend's 0-based index among the server's backends, or -1 when it
+ * has none (auxiliary processes, early start-up): metrics give each index
+ * one shared-memory slot.  Up to 16 that is BackendId - 1 (backendid.h);
+ * 17 replaced BackendIds by ProcNumbers, already 0-based (procnumber.h).
+ * Callers also check the result against their number of slots.
+ */
+#if PG_VERSION_NUM >= 170000
+#include "storage/procnumber.h"
+static inline int
+steward_my_backend_index(void)
+{
+	return MyProcNumber == INVALID_PROC_NUMBER ? -1 : (int) MyProcNumber;
+}
+#else
+#include "storage/backendid.h"
+static inline int
+steward_my_backend_index(void)
+{
+	return MyBackendId == InvalidBackendId ? -1 : (int) MyBackendId - 1;
+}
+#endif
+
+/*
+ * The parameters of an ExecutorRun hook, and the same names passed on to
+ * the next one (executor/executor.h).  18 dropped execute_once.
+ */
+#if PG_VERSION_NUM >= 180000
+#define STEWARD_EXECUTOR_RUN_PARAMS \
+	QueryDesc *queryDesc, ScanDirection direction, uint64 count
+#define STEWARD_EXECUTOR_RUN_ARGS	queryDesc, direction, count
+#else
+#define STEWARD_EXECUTOR_RUN_PARAMS \
+	QueryDesc *queryDesc, ScanDirection direction, uint64 count, bool execute_once
+#define STEWARD_EXECUTOR_RUN_ARGS	queryDesc, direction, count, execute_once
+#endif
+
+/*
+ * Insert the index entries of a new heap tuple into every index of a
+ * result relation: no UPDATE, no ON CONFLICT (executor/executor.h).  16
+ * added onlySummarizing, for HOT updates only, so always false here.
+ */
+#if PG_VERSION_NUM >= 160000
+#define steward_insert_index_tuples(rri, slot, estate) \
+	ExecInsertIndexTuples((rri), (slot), (estate), false, false, NULL, NIL, false)
+#else
+#define steward_insert_index_tuples(rri, slot, estate) \
+	ExecInsertIndexTuples((rri), (slot), (estate), false, false, NULL, NIL)
+#endif
+
+/*
+ * The OID of a table's primary key index, InvalidOid when it has none or
+ * when the key is deferrable (utils/relcache.h): up to 17 the relcache
+ * left deferrable keys out; 18 keeps them and asks the caller.
+ */
+#if PG_VERSION_NUM >= 180000
+#define steward_primary_key_index(rel)	RelationGetPrimaryKeyIndex((rel), false)
+#else
+#define steward_primary_key_index(rel)	RelationGetPrimaryKeyIndex(rel)
+#endif
 
 #endif							/* STEWARD_COMPAT_H */

@@ -56,7 +56,7 @@ void
 steward_fingerprint_begin(void)
 {
 	steward_relink_fingerprints(fingerprint_dbid());
-	touched_lxid = MyProc->lxid;
+	touched_lxid = StewardMyLocalTransactionId();
 	touched_rels = touched_cons = touched_trgs = NIL;
 	touched_procs = touched_types = dropped_idents = NIL;
 }
@@ -91,7 +91,7 @@ fingerprint_note(List *objs, bool dropped)
 	MemoryContext oldcxt;
 	ListCell   *lc;
 
-	if (steward_migration_module() == NULL || touched_lxid != MyProc->lxid)
+	if (steward_migration_module() == NULL || touched_lxid != StewardMyLocalTransactionId())
 		return;
 	oldcxt = MemoryContextSwitchTo(TopTransactionContext);
 	foreach(lc, objs)
@@ -156,7 +156,7 @@ fingerprint_dbid(void)
 void
 steward_fingerprint_refresh(const char *module, const char *version)
 {
-	if (touched_lxid != MyProc->lxid)
+	if (touched_lxid != StewardMyLocalTransactionId())
 		return;
 	if (touched_rels != NIL || touched_cons != NIL || touched_trgs != NIL ||
 		touched_procs != NIL || touched_types != NIL || dropped_idents != NIL)

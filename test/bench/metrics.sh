@@ -17,11 +17,13 @@ RESULTS_DIR=$STEWARD_SRC/test/bench/results
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 
 ensure_packages
+resolve_pg
 stage_tree
+private_install
 build_install
 DIR=$(mktemp -d /tmp/steward_mbench.XXXXXX)
 [ "$(id -u)" = 0 ] && chown "$RUN_USER": "$DIR"
-trap 'as_user pg_ctl -D "$DIR/data" -m immediate stop >/dev/null 2>&1; rm -rf "$DIR"; [ -n "${STEWARD_KEEP:-}" ] || rm -rf "$WORKDIR"' EXIT
+STEWARD_ON_EXIT=("as_user pg_ctl -D '$DIR/data' -m immediate stop >/dev/null 2>&1; rm -rf '$DIR'" "${STEWARD_ON_EXIT[@]}")
 
 start_server "$DIR"
 as_user psql -X -q -d postgres -c "CREATE DATABASE mb" >/dev/null
