@@ -17,7 +17,7 @@ PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter
 
 # `make installcheck` against a server you run yourself (needs the library
 # preloaded for the metrics tests); `make test` is the self-contained variant.
-REGRESS      = $(basename $(notdir $(sort $(wildcard test/sql/*.sql))))
+REGRESS      = $(shell sed -nE 's/^regress: ([A-Za-z0-9_-]+)[[:space:]]*$$/\1/p' test/schedule)
 REGRESS_OPTS = --inputdir=test --load-extension=pg_steward
 
 EXTRA_CLEAN = results regression.diffs regression.out tmp_check log output_iso \
@@ -37,7 +37,7 @@ HARNESS_ENV = STEWARD_PG_CONFIG=$(PG_CONFIG)
 endif
 HARNESS_ENV += PG=$(PG)
 
-.PHONY: test demo bench
+.PHONY: test demo bench check-compile indent check-indent
 test:
 	@$(HARNESS_ENV) bash test/run $(SUITES)
 
@@ -46,3 +46,16 @@ demo:
 
 bench:
 	@$(HARNESS_ENV) bash test/bench/run $(BENCH)
+
+# Compile every source against another major's headers (make check-compile
+# PG=17: the vendored Debian headers); links and installs nothing.
+check-compile:
+	@bash test/check-compile $(or $(PG),15)
+
+# pgindent with pg_bsd_indent from the PostgreSQL 18 source (cached build)
+# and typedefs.list; check-indent only reports (CI).
+indent:
+	@bash test/indent
+
+check-indent:
+	@bash test/indent --check

@@ -362,6 +362,7 @@ BEGIN
 		  JOIN pg_namespace n ON n.oid = k.connamespace
 		 WHERE k.oid = ANY ($2) AND k.conrelid <> 0
 		   AND k.conparentid = 0	-- per-partition copies of a parent's FK follow the parent
+		   AND k.contype <> 'n'		-- NOT NULL (a constraint from 18 on) is in the column's fingerprint
 		UNION ALL
 		SELECT n.nspname, 'pg_trigger'::regclass, g.oid, g.tgrelid,
 			   jsonb_build_object('definition', pg_get_triggerdef(g.oid))
@@ -403,7 +404,7 @@ BEGIN
 				'not_null', CASE WHEN t.typtype = 'd' THEN t.typnotnull END,
 				'default', t.typdefault,
 				'checks', (SELECT jsonb_agg(k.conname || ': ' || pg_get_constraintdef(k.oid) ORDER BY k.conname)
-							 FROM pg_constraint k WHERE k.contypid = t.oid),
+							 FROM pg_constraint k WHERE k.contypid = t.oid AND k.contype <> 'n'),
 				'subtype', (SELECT format_type(r.rngsubtype, NULL) FROM pg_range r WHERE r.rngtypid = t.oid)))
 		  FROM pg_type t
 		  JOIN pg_namespace n ON n.oid = t.typnamespace

@@ -210,6 +210,57 @@ row_key(AuditTarget *t, TupleTableSlot *slot)
 }
 
 /*
+ * log_updates_by_key's first step: copy the new rows with their keys and
+ * sort them by key, so that each old row finds its new one by binary
+ * search instead of a scan of them all.  Sets *n to how many it copied.
+ */
+static NewRow *
+new_rows_by_key(AuditTarget *t, Tuplestorestate *news, TupleTableSlot *nslot, int64 *n)
+{
+	int64		nnew = tuplestore_tuple_count(news);
+	NewRow	   *rows = palloc(sizeof(NewRow) * Max(nnew, 1));
+	int64		count = 0;
+
+	tuplestore_rescan(news);
+	while (count < nnew && tuplestore_gettupleslot(news, true, false, nslot))
+	{
+		slot_getallattrs(nslot);
+		rows[count].key = row_key(t, nslot);
+		rows[count].tuple = ExecCopySlotMinimalTuple(nslot);
+		rows[count].used = false;
+		count++;
+	}
+	qsort(rows, count, sizeof(NewRow), new_row_cmp);
+	*n = count;
+	return rows;
+}
+
+/*
+ * log_updates_by_key's last step: the new rows no old row was paired with
+ * are logged on their own, with old_row NULL, after every old row, so
+ * that no row of the statement goes unlogged.
+ */
+static void
+log_unpaired_new_rows(AuditWriter *w, AuditTarget *t, NewRow *rows, int64 n,
+					  TupleTableSlot *nslot, MemoryContext rowcxt)
+{
+	MemoryContext oldcxt;
+	int64		i;
+
+	for (i = 0; i < n; i++)
+	{
+		if (rows[i].used)
+			continue;
+		ExecStoreMinimalTuple(rows[i].tuple, nslot, false);
+		slot_getallattrs(nslot);
+		oldcxt = MemoryContextSwitchTo(rowcxt);
+		log_row(w, t, nslot, true);
+		MemoryContextSwitchTo(oldcxt);
+		MemoryContextReset(rowcxt);
+	}
+}
+
+/*
  * Log the rows of an UPDATE whose transition tables differ in size: a row
  * that moved to another partition was captured as old when it left, but a
  * trigger on the destination skipped its insert.  Position no longer
@@ -223,22 +274,11 @@ log_updates_by_key(AuditWriter *w, AuditTarget *t, TupleDesc desc, Tuplestoresta
 {
 	TupleTableSlot *oslot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
 	TupleTableSlot *nslot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
-	int64		nnew = tuplestore_tuple_count(news);
-	NewRow	   *rows = palloc(sizeof(NewRow) * Max(nnew, 1));
-	int64		n = 0,
-				i;
+	NewRow	   *rows;
+	int64		n;
 	MemoryContext oldcxt;
 
-	tuplestore_rescan(news);
-	while (n < nnew && tuplestore_gettupleslot(news, true, false, nslot))
-	{
-		slot_getallattrs(nslot);
-		rows[n].key = row_key(t, nslot);
-		rows[n].tuple = ExecCopySlotMinimalTuple(nslot);
-		rows[n].used = false;
-		n++;
-	}
-	qsort(rows, n, sizeof(NewRow), new_row_cmp);
+	rows = new_rows_by_key(t, news, nslot, &n);
 
 	tuplestore_rescan(olds);
 	while (tuplestore_gettupleslot(olds, true, false, oslot))
@@ -267,21 +307,10 @@ log_updates_by_key(AuditWriter *w, AuditTarget *t, TupleDesc desc, Tuplestoresta
 		MemoryContextSwitchTo(oldcxt);
 		MemoryContextReset(rowcxt);
 	}
-	for (i = 0; i < n; i++)
-	{
-		if (rows[i].used)
-			continue;
-		ExecStoreMinimalTuple(rows[i].tuple, nslot, false);
-		slot_getallattrs(nslot);
-		oldcxt = MemoryContextSwitchTo(rowcxt);
-		log_row(w, t, nslot, true);
-		MemoryContextSwitchTo(oldcxt);
-		MemoryContextReset(rowcxt);
-	}
+	log_unpaired_new_rows(w, t, rows, n, nslot, rowcxt);
 	ExecDropSingleTupleTableSlot(oslot);
 	ExecDropSingleTupleTableSlot(nslot);
 }
-
 /*
  * Log the changed rows of an UPDATE: old and new transition tables hold
  * the rows in the same order (unless they differ in size, see above).
@@ -321,18 +350,16 @@ log_updates(AuditWriter *w, AuditTarget *t, TupleDesc desc, Tuplestorestate *old
 }
 
 /*
- * steward.audit_trigger(): AFTER INSERT/UPDATE/DELETE/TRUNCATE FOR EACH
- * STATEMENT, with transition tables for the first three.
+ * steward_audit_trigger's first step: refuse to run unless fired the way
+ * steward.enable_audit attaches it (a statement-level AFTER trigger, with
+ * the transition tables its event needs), since the rows come from those
+ * tables only.  Returns the operation to log.
  */
-Datum
-steward_audit_trigger(PG_FUNCTION_ARGS)
+static const char *
+trigger_operation(FunctionCallInfo fcinfo)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
-	AuditWriter w;
-	AuditTarget *t;
-	MemoryContext rowcxt;
 	TriggerEvent ev;
-	const char *op;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -345,14 +372,6 @@ steward_audit_trigger(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("steward.audit_trigger() must be fired AFTER ... FOR EACH STATEMENT"),
 				 errhint("Use steward.enable_audit(table) to attach it.")));
-	if (TRIGGER_FIRED_BY_INSERT(ev))
-		op = "INSERT";
-	else if (TRIGGER_FIRED_BY_UPDATE(ev))
-		op = "UPDATE";
-	else if (TRIGGER_FIRED_BY_DELETE(ev))
-		op = "DELETE";
-	else
-		op = "TRUNCATE";
 	if ((TRIGGER_FIRED_BY_INSERT(ev) && td->tg_newtable == NULL) ||
 		(TRIGGER_FIRED_BY_DELETE(ev) && td->tg_oldtable == NULL) ||
 		(TRIGGER_FIRED_BY_UPDATE(ev) && (td->tg_oldtable == NULL || td->tg_newtable == NULL)))
@@ -361,6 +380,28 @@ steward_audit_trigger(PG_FUNCTION_ARGS)
 				 errmsg("steward.audit_trigger() on table \"%s\" has no transition tables",
 						RelationGetRelationName(td->tg_relation)),
 				 errhint("Use steward.enable_audit(table) to attach it.")));
+	if (TRIGGER_FIRED_BY_INSERT(ev))
+		return "INSERT";
+	if (TRIGGER_FIRED_BY_UPDATE(ev))
+		return "UPDATE";
+	if (TRIGGER_FIRED_BY_DELETE(ev))
+		return "DELETE";
+	return "TRUNCATE";
+}
+
+/*
+ * steward.audit_trigger(): AFTER INSERT/UPDATE/DELETE/TRUNCATE FOR EACH
+ * STATEMENT, with transition tables for the first three.
+ */
+Datum
+steward_audit_trigger(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	AuditWriter w;
+	AuditTarget *t;
+	MemoryContext rowcxt;
+	const char *op = trigger_operation(fcinfo);
+	TriggerEvent ev = td->tg_event;
 
 	t = audit_target_acquire(td);
 	PG_TRY();
@@ -388,7 +429,6 @@ steward_audit_trigger(PG_FUNCTION_ARGS)
 	PG_END_TRY();
 	return PointerGetDatum(NULL);
 }
-
 /*
  * Wire the audit trigger's caches to invalidations (from _PG_init).
  */

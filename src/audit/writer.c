@@ -33,6 +33,7 @@
 #include "executor/executor.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -178,38 +179,16 @@ indexes_direct(ResultRelInfo *rri)
 }
 
 /*
- * Open steward.audit_log and fill the per-statement columns.
+ * audit_writer_open's second step: the columns that are the same for
+ * every row of the statement (when, who, what, from where, in which
+ * migration), worked out once here and copied into each row by
+ * audit_writer_put.
  */
-void
-audit_writer_open(AuditWriter *w, AuditTarget *target, const char *op, int64 rows)
+static void
+statement_columns(AuditWriter *w, AuditTarget *target, const char *op)
 {
 	LOCAL_FCINFO(client, 0);
 	Datum		addr;
-
-	/* only an audited temporary table can be written in a read-only transaction */
-	if (XactReadOnly)
-		ereport(ERROR,
-				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
-				 errmsg("cannot write steward.audit_log in a read-only transaction"),
-				 errhint("Change audited tables in a read-write transaction, or disable auditing of this table with steward.disable_audit().")));
-	log_lookup();
-	w->seqid = log_seqid;
-	w->log = table_open(log_relid, RowExclusiveLock);
-	/* taking the lock may have processed invalidations; the OIDs held */
-	log_check_columns(w->log);
-	InitResultRelInfo(&w->rri, w->log, 1, NULL, 0);
-	ExecOpenIndices(&w->rri, false);
-	w->direct = indexes_direct(&w->rri);
-	w->estate = NULL;
-	w->slot = NULL;
-	if (!w->direct)
-	{
-		w->estate = CreateExecutorState();
-		w->slot = ExecInitExtraTupleSlot(w->estate, RelationGetDescr(w->log), &TTSOpsHeapTuple);
-	}
-	/* a bulk-insert buffer ring pays off only for many rows */
-	w->bistate = rows > 64 ? GetBulkInsertState() : NULL;
-	w->cid = GetCurrentCommandId(true);
 
 	memset(w->nulls, true, sizeof(w->nulls));
 	w->values[AL_AT] = TimestampTzGetDatum(GetCurrentStatementStartTimestamp());
@@ -246,6 +225,38 @@ audit_writer_open(AuditWriter *w, AuditTarget *target, const char *op, int64 row
 }
 
 /*
+ * Open steward.audit_log and fill the per-statement columns.
+ */
+void
+audit_writer_open(AuditWriter *w, AuditTarget *target, const char *op, int64 rows)
+{
+	/* only an audited temporary table can be written in a read-only transaction */
+	if (XactReadOnly)
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("cannot write steward.audit_log in a read-only transaction"),
+				 errhint("Change audited tables in a read-write transaction, or disable auditing of this table with steward.disable_audit().")));
+	log_lookup();
+	w->seqid = log_seqid;
+	w->log = table_open(log_relid, RowExclusiveLock);
+	/* taking the lock may have processed invalidations; the OIDs held */
+	log_check_columns(w->log);
+	InitResultRelInfo(&w->rri, w->log, 1, NULL, 0);
+	ExecOpenIndices(&w->rri, false);
+	w->direct = indexes_direct(&w->rri);
+	w->estate = NULL;
+	w->slot = NULL;
+	if (!w->direct)
+	{
+		w->estate = CreateExecutorState();
+		w->slot = ExecInitExtraTupleSlot(w->estate, RelationGetDescr(w->log), &TTSOpsHeapTuple);
+	}
+	/* a bulk-insert buffer ring pays off only for many rows */
+	w->bistate = rows > 64 ? GetBulkInsertState() : NULL;
+	w->cid = GetCurrentCommandId(true);
+	statement_columns(w, target, op);
+}
+/*
  * Write one log row: the per-statement columns plus the given ones.
  */
 void
@@ -275,7 +286,7 @@ audit_writer_put(AuditWriter *w, Datum row_id, bool row_id_null, Datum old_row, 
 	{
 		ExecStoreHeapTuple(tuple, w->slot, false);
 		table_tuple_insert(w->log, w->slot, w->cid, 0, w->bistate);
-		(void) ExecInsertIndexTuples(&w->rri, w->slot, w->estate, false, false, NULL, NIL);
+		(void) steward_insert_index_tuples(&w->rri, w->slot, w->estate);
 		ExecClearTuple(w->slot);
 		ResetPerTupleExprContext(w->estate);
 		return;

@@ -402,8 +402,96 @@ table_children(Oid relid)
 }
 
 /*
+ * fix_child's step for a constraint (tup is its pg_constraint row, which
+ * this releases).  A name the user gave is only judged; a generated one is
+ * renamed.  A primary key, unique or exclusion constraint is renamed
+ * through its index, which renames the constraint with it, so that the
+ * two keep one name; other constraints are renamed in pg_constraint.
+ */
+static bool
+fix_constraint(StewardPolicy *p, Oid relid, Oid nsp, Oid child, HeapTuple tup, List *given)
+{
+	Form_pg_constraint con = (Form_pg_constraint) GETSTRUCT(tup);
+	char	   *name = pstrdup(NameStr(con->conname));
+	Oid			conindid = con->conindid;
+	char		contype = con->contype;
+	char	   *standard;
+
+	ReleaseSysCache(tup);
+	standard = steward_constraint_standard_name(child);
+	if (standard == NULL || steward_name_acceptable(name, standard))
+		return false;
+	if (name_in(given, name))
+	{
+		violation(p, "constraint", name,
+				  "Constraint names are pk_<table>, uq_<table>_<columns>, fk_<table>_<columns>_<referenced table>, ck_<table>_<columns> or ex_<table>_<columns>.",
+				  standard);
+		return false;
+	}
+	if ((contype == CONSTRAINT_PRIMARY || contype == CONSTRAINT_UNIQUE ||
+		 contype == CONSTRAINT_EXCLUSION) && OidIsValid(conindid))
+		RenameRelationInternal(conindid, free_relation_name(standard, nsp, conindid, relid),
+							   false, true);
+	else
+		RenameConstraintById(child, free_constraint_name(standard, relid));
+	CommandCounterIncrement();
+	return true;
+}
+
+/*
+ * fix_child's step for an index that belongs to no constraint (one that
+ * does is judged as its constraint).  As for constraints, a name the user
+ * gave is judged and a generated one renamed.
+ */
+static bool
+fix_index(StewardPolicy *p, Oid nsp, Oid child, List *given)
+{
+	char	   *name;
+	char	   *standard;
+
+	if (OidIsValid(get_index_constraint(child)))
+		return false;			/* judged as its constraint */
+	name = get_rel_name(child);
+	standard = steward_index_standard_name(child);
+	if (steward_index_name_acceptable(name, standard))
+		return false;
+	if (name_in(given, name))
+	{
+		violation(p, "index", name,
+				  "Index names are ix_<table>_<columns> (uq_<table>_<columns> for unique indexes).",
+				  standard);
+		return false;
+	}
+	RenameRelationInternal(child, free_relation_name(standard, nsp, InvalidOid, InvalidOid),
+						   false, true);
+	CommandCounterIncrement();
+	return true;
+}
+
+/*
+ * fix_child's step for an owned sequence: the user never names the
+ * sequence of a serial or identity column, so it is always renamed to the
+ * standard name when it differs.
+ */
+static bool
+fix_sequence(Oid nsp, Oid child)
+{
+	char	   *name = get_rel_name(child);
+	char	   *standard = steward_sequence_standard_name(child);
+
+	if (standard == NULL || steward_name_acceptable(name, standard))
+		return false;
+	RenameRelationInternal(child, free_relation_name(standard, nsp, InvalidOid, InvalidOid),
+						   false, false);
+	CommandCounterIncrement();
+	return true;
+}
+
+/*
  * Check or rename one child of a table: a constraint, an index or an
- * owned sequence.  Returns true when it renamed it.
+ * owned sequence.  Returns true when it renamed it.  The three kinds are
+ * named and renamed differently, so each has its own step above; this
+ * only tells which kind the child is.
  */
 static bool
 fix_child(StewardPolicy *p, Oid relid, Oid child, List *given)
@@ -412,71 +500,14 @@ fix_child(StewardPolicy *p, Oid relid, Oid child, List *given)
 	HeapTuple	tup = SearchSysCache1(CONSTROID, ObjectIdGetDatum(child));
 
 	if (HeapTupleIsValid(tup))
-	{
-		Form_pg_constraint con = (Form_pg_constraint) GETSTRUCT(tup);
-		char	   *name = pstrdup(NameStr(con->conname));
-		Oid			conindid = con->conindid;
-		char		contype = con->contype;
-		char	   *standard;
-
-		ReleaseSysCache(tup);
-		standard = steward_constraint_standard_name(child);
-		if (standard == NULL || steward_name_acceptable(name, standard))
-			return false;
-		if (name_in(given, name))
-		{
-			violation(p, "constraint", name,
-					  "Constraint names are pk_<table>, uq_<table>_<columns>, fk_<table>_<columns>_<referenced table>, ck_<table>_<columns> or ex_<table>_<columns>.",
-					  standard);
-			return false;
-		}
-		if ((contype == CONSTRAINT_PRIMARY || contype == CONSTRAINT_UNIQUE ||
-			 contype == CONSTRAINT_EXCLUSION) && OidIsValid(conindid))
-			RenameRelationInternal(conindid, free_relation_name(standard, nsp, conindid, relid),
-								   false, true);
-		else
-			RenameConstraintById(child, free_constraint_name(standard, relid));
-		CommandCounterIncrement();
-		return true;
-	}
+		return fix_constraint(p, relid, nsp, child, tup, given);
 	switch (get_rel_relkind(child))
 	{
 		case RELKIND_INDEX:
 		case RELKIND_PARTITIONED_INDEX:
-			{
-				char	   *name;
-				char	   *standard;
-
-				if (OidIsValid(get_index_constraint(child)))
-					return false;	/* judged as its constraint */
-				name = get_rel_name(child);
-				standard = steward_index_standard_name(child);
-				if (steward_index_name_acceptable(name, standard))
-					return false;
-				if (name_in(given, name))
-				{
-					violation(p, "index", name,
-							  "Index names are ix_<table>_<columns> (uq_<table>_<columns> for unique indexes).",
-							  standard);
-					return false;
-				}
-				RenameRelationInternal(child, free_relation_name(standard, nsp, InvalidOid, InvalidOid),
-									   false, true);
-				CommandCounterIncrement();
-				return true;
-			}
+			return fix_index(p, nsp, child, given);
 		case RELKIND_SEQUENCE:
-			{
-				char	   *name = get_rel_name(child);
-				char	   *standard = steward_sequence_standard_name(child);
-
-				if (standard == NULL || steward_name_acceptable(name, standard))
-					return false;
-				RenameRelationInternal(child, free_relation_name(standard, nsp, InvalidOid, InvalidOid),
-									   false, false);
-				CommandCounterIncrement();
-				return true;
-			}
+			return fix_sequence(nsp, child);
 		default:
 			return false;
 	}
@@ -555,11 +586,11 @@ check_relation_name(StewardPolicy *p, Oid relid, const char *name)
 static void
 start_notes_reset(void)
 {
-	if (alter_lxid != MyProc->lxid)
+	if (alter_lxid != StewardMyLocalTransactionId())
 	{
 		alter_snapshots = NIL;
 		given_at_start = NIL;
-		alter_lxid = MyProc->lxid;
+		alter_lxid = StewardMyLocalTransactionId();
 	}
 }
 
@@ -572,7 +603,7 @@ take_given_names(Node *tree)
 {
 	ListCell   *lc;
 
-	if (alter_lxid == MyProc->lxid)
+	if (alter_lxid == StewardMyLocalTransactionId())
 	{
 		foreach(lc, given_at_start)
 		{
@@ -598,7 +629,7 @@ take_snapshot(Oid relid)
 {
 	ListCell   *lc;
 
-	if (alter_lxid != MyProc->lxid)
+	if (alter_lxid != StewardMyLocalTransactionId())
 		return NIL;
 	foreach(lc, alter_snapshots)
 	{
@@ -788,6 +819,91 @@ raw_column_refs(Node *node, List **names)
 }
 
 /*
+ * ddl_command_start, CREATE TABLE or ALTER TABLE: note the names the user
+ * wrote, because PostgreSQL moves a CREATE TABLE's table constraints out
+ * of the parse tree while it executes the statement, and ddl_command_end
+ * must still tell given names from generated ones.
+ */
+static void
+note_given_names(Node *tree)
+{
+	List	   *names = given_names(tree);
+	MemoryContext oldcxt;
+	GivenNames *g;
+	ListCell   *nc;
+
+	start_notes_reset();
+	oldcxt = MemoryContextSwitchTo(TopTransactionContext);
+	g = palloc(sizeof(GivenNames));
+	g->tree = tree;
+	g->names = NIL;
+	foreach(nc, names)
+		g->names = lappend(g->names, pstrdup(lfirst(nc)));
+	given_at_start = lappend(given_at_start, g);
+	MemoryContextSwitchTo(oldcxt);
+}
+
+/*
+ * ddl_command_start, CREATE INDEX CONCURRENTLY with an explicit name:
+ * judge the name now, from the statement's columns, because once the
+ * command has started it commits on its own and cannot be rolled back.
+ */
+static void
+check_concurrent_index(IndexStmt *stmt)
+{
+	Oid			relid = RangeVarGetRelid(stmt->relation, NoLock, true);
+	List	   *cols = NIL;
+	ListCell   *lc;
+	char	   *standard;
+	StewardPolicy *p;
+
+	if (!OidIsValid(relid) || !steward_relation_managed(relid, &p))
+		return;
+	foreach(lc, stmt->indexParams)
+	{
+		IndexElem  *e = lfirst(lc);
+		List	   *refs = NIL;
+
+		if (e->name)
+			cols = lappend(cols, e->name);
+		else
+		{
+			raw_column_refs(e->expr, &refs);
+			cols = refs ? list_concat(cols, refs) : lappend(cols, "expr");
+		}
+	}
+	standard = steward_compose_name(stmt->unique ? "uq" : "ix", get_rel_name(relid), cols, NULL);
+	if (!steward_index_name_acceptable(stmt->idxname, standard))
+		violation(p, "index", stmt->idxname,
+				  "Index names are ix_<table>_<columns> (uq_<table>_<columns> for unique indexes); CREATE INDEX CONCURRENTLY is checked before it starts.",
+				  standard);
+}
+
+/*
+ * ddl_command_start, ALTER TABLE of a managed table: note the table's
+ * children, so that ddl_command_end judges only those the ALTER adds and
+ * leaves the ones that were there before alone.
+ */
+static void
+note_alter_snapshot(AlterTableStmt *stmt)
+{
+	Oid			relid = RangeVarGetRelid(stmt->relation, NoLock, true);
+	AlterSnapshot *s;
+	MemoryContext oldcxt;
+	StewardPolicy *p;
+
+	if (!OidIsValid(relid) || !steward_relation_managed(relid, &p))
+		return;
+	start_notes_reset();
+	oldcxt = MemoryContextSwitchTo(TopTransactionContext);
+	s = palloc(sizeof(AlterSnapshot));
+	s->relid = relid;
+	s->children = table_children(relid);
+	alter_snapshots = lappend(alter_snapshots, s);
+	MemoryContextSwitchTo(oldcxt);
+}
+
+/*
  * The ddl_command_start listener: refuse CREATE INDEX CONCURRENTLY with a
  * bad explicit name before it starts, and note a table's children before
  * ALTER TABLE.  Renames nothing.
@@ -796,72 +912,15 @@ bool
 steward_conventions_ddl_start(EventTriggerData *trig, List *objs)
 {
 	Node	   *tree = trig->parsetree;
-	StewardPolicy *p;
 
 	if (!steward_conventions || creating_extension ||
 		!(IsA(tree, IndexStmt) || IsA(tree, AlterTableStmt) || IsA(tree, CreateStmt)))
 		return false;
 	if (IsA(tree, CreateStmt) || IsA(tree, AlterTableStmt))
-	{
-		List	   *names = given_names(tree);
-		MemoryContext oldcxt;
-		GivenNames *g;
-		ListCell   *nc;
-
-		start_notes_reset();
-		oldcxt = MemoryContextSwitchTo(TopTransactionContext);
-		g = palloc(sizeof(GivenNames));
-		g->tree = tree;
-		g->names = NIL;
-		foreach(nc, names)
-			g->names = lappend(g->names, pstrdup(lfirst(nc)));
-		given_at_start = lappend(given_at_start, g);
-		MemoryContextSwitchTo(oldcxt);
-	}
+		note_given_names(tree);
 	if (IsA(tree, IndexStmt) && ((IndexStmt *) tree)->concurrent && ((IndexStmt *) tree)->idxname)
-	{
-		IndexStmt  *stmt = (IndexStmt *) tree;
-		Oid			relid = RangeVarGetRelid(stmt->relation, NoLock, true);
-		List	   *cols = NIL;
-		ListCell   *lc;
-		char	   *standard;
-
-		if (!OidIsValid(relid) || !steward_relation_managed(relid, &p))
-			return false;
-		foreach(lc, stmt->indexParams)
-		{
-			IndexElem  *e = lfirst(lc);
-			List	   *refs = NIL;
-
-			if (e->name)
-				cols = lappend(cols, e->name);
-			else
-			{
-				raw_column_refs(e->expr, &refs);
-				cols = refs ? list_concat(cols, refs) : lappend(cols, "expr");
-			}
-		}
-		standard = steward_compose_name(stmt->unique ? "uq" : "ix", get_rel_name(relid), cols, NULL);
-		if (!steward_index_name_acceptable(stmt->idxname, standard))
-			violation(p, "index", stmt->idxname,
-					  "Index names are ix_<table>_<columns> (uq_<table>_<columns> for unique indexes); CREATE INDEX CONCURRENTLY is checked before it starts.",
-					  standard);
-	}
+		check_concurrent_index((IndexStmt *) tree);
 	else if (IsA(tree, AlterTableStmt) && ((AlterTableStmt *) tree)->objtype == OBJECT_TABLE)
-	{
-		Oid			relid = RangeVarGetRelid(((AlterTableStmt *) tree)->relation, NoLock, true);
-		AlterSnapshot *s;
-		MemoryContext oldcxt;
-
-		if (!OidIsValid(relid) || !steward_relation_managed(relid, &p))
-			return false;
-		start_notes_reset();
-		oldcxt = MemoryContextSwitchTo(TopTransactionContext);
-		s = palloc(sizeof(AlterSnapshot));
-		s->relid = relid;
-		s->children = table_children(relid);
-		alter_snapshots = lappend(alter_snapshots, s);
-		MemoryContextSwitchTo(oldcxt);
-	}
+		note_alter_snapshot((AlterTableStmt *) tree);
 	return false;
 }

@@ -110,7 +110,7 @@ static bool
 has_primary_key(Oid relid)
 {
 	Relation	rel = relation_open(relid, NoLock);
-	Oid			pk = RelationGetPrimaryKeyIndex(rel);
+	Oid			pk = steward_primary_key_index(rel);
 
 	relation_close(rel, NoLock);
 	return OidIsValid(pk);

@@ -28,7 +28,6 @@
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "portability/instr_time.h"
-#include "storage/backendid.h"
 #include "tcop/utility.h"
 #include "utils/elog.h"
 #include "utils/guc.h"
@@ -161,26 +160,15 @@ key_for(StewardSlot *slot, int cmd)
 	if (i >= 0 && i < slot->nkeys && slot->keys[i].userid == userid &&
 		slot->keys[i].dbid == MyDatabaseId && slot->keys[i].cmd == cmd)
 		return &slot->keys[i];
-	for (i = 0; i < slot->nkeys; i++)
-		if (slot->keys[i].userid == userid && slot->keys[i].dbid == MyDatabaseId &&
-			slot->keys[i].cmd == cmd)
-			break;
-	if (i == slot->nkeys)
+	k = steward_query_entry(slot->keys, &slot->nkeys, STEWARD_SLOT_KEYS,
+							MyDatabaseId, userid, cmd);
+	if (k == NULL)
 	{
-		if (i == STEWARD_SLOT_KEYS)
-		{
-			slot->keys_dropped++;
-			return NULL;
-		}
-		k = &slot->keys[i];
-		memset(k, 0, sizeof(*k));
-		k->dbid = MyDatabaseId;
-		k->userid = userid;
-		k->cmd = cmd;
-		slot->nkeys++;
+		slot->keys_dropped++;
+		return NULL;
 	}
-	key_cache[cmd] = i;
-	return &slot->keys[i];
+	key_cache[cmd] = k - slot->keys;
+	return k;
 }
 
 /*
@@ -389,15 +377,15 @@ steward_ExecutorStart(QueryDesc *queryDesc, int eflags)
 }
 
 static void
-steward_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count, bool execute_once)
+steward_ExecutorRun(STEWARD_EXECUTOR_RUN_PARAMS)
 {
 	nesting_level++;
 	PG_TRY();
 	{
 		if (prev_ExecutorRun)
-			prev_ExecutorRun(queryDesc, direction, count, execute_once);
+			prev_ExecutorRun(STEWARD_EXECUTOR_RUN_ARGS);
 		else
-			standard_ExecutorRun(queryDesc, direction, count, execute_once);
+			standard_ExecutorRun(STEWARD_EXECUTOR_RUN_ARGS);
 	}
 	PG_FINALLY();
 	{
@@ -467,73 +455,116 @@ steward_ExecutorEnd(QueryDesc *queryDesc)
 		standard_ExecutorEnd(queryDesc);
 }
 
+/*
+ * The one call down the ProcessUtility chain: the previous hook, or the
+ * standard function when there is none.
+ */
 static void
-steward_metrics_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
-							   ProcessUtilityContext context, ParamListInfo params,
-							   QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+call_next_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+						 ProcessUtilityContext context, ParamListInfo params,
+						 QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
 {
-	Node	   *stmt = pstmt->utilityStmt;
-	bool		timed = steward_track_utility && tracking() && steward_metrics != NULL &&
-		!IsA(stmt, ExecuteStmt) && !IsA(stmt, PrepareStmt) && !IsA(stmt, DeallocateStmt);
-	instr_time	start;
+	if (prev_ProcessUtility)
+		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv,
+							dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv,
+								dest, qc);
+}
 
-	if (IsA(stmt, ExecuteStmt))
-	{
-		/* EXECUTE's statement is counted by the executor hooks, at this level */
-		if (prev_ProcessUtility)
-			prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
-		else
-			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv,
-									dest, qc);
-		return;
-	}
-	/* statements run by this one (event triggers, functions) are nested */
-	if (!timed)
-	{
-		nesting_level++;
-		PG_TRY();
-		{
-			if (prev_ProcessUtility)
-				prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv,
-									dest, qc);
-			else
-				standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
-										queryEnv, dest, qc);
-		}
-		PG_FINALLY();
-		{
-			nesting_level--;
-		}
-		PG_END_TRY();
-		return;
-	}
-	INSTR_TIME_SET_CURRENT(start);
-	if (nesting_level == 0)
-		current_cmd = STEWARD_CMD_UTILITY;
+/*
+ * Run a utility statement one nesting level down: the statements it runs
+ * in turn (event triggers, functions, DO blocks) are nested ones, counted
+ * only with steward.track_nested.  The level is restored on error too.
+ */
+static void
+call_nested_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+						   ProcessUtilityContext context, ParamListInfo params,
+						   QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+{
 	nesting_level++;
 	PG_TRY();
 	{
-		if (prev_ProcessUtility)
-			prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
-		else
-			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv,
-									dest, qc);
+		call_next_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
+								 queryEnv, dest, qc);
 	}
 	PG_FINALLY();
 	{
 		nesting_level--;
 	}
 	PG_END_TRY();
-	{
-		instr_time	now;
+}
 
-		INSTR_TIME_SET_CURRENT(now);
-		INSTR_TIME_SUBTRACT(now, start);
-		record(STEWARD_CMD_UTILITY, INSTR_TIME_GET_MILLISEC(now), qc ? (int64) qc->nprocessed : 0,
-			   NIL, queryString, pstmt->stmt_location, pstmt->stmt_len);
-		if (nesting_level == 0)
-			current_cmd = -1;
+/*
+ * Whether a utility statement is timed and counted as UTILITY.  Not
+ * PREPARE and DEALLOCATE (bookkeeping of prepared statements, not work),
+ * nor EXECUTE: the executor hooks count the statement it runs.
+ */
+static bool
+utility_timed(Node *stmt)
+{
+	return steward_track_utility && tracking() && steward_metrics != NULL &&
+		!IsA(stmt, ExecuteStmt) && !IsA(stmt, PrepareStmt) && !IsA(stmt, DeallocateStmt);
+}
+
+/*
+ * Start timing a counted utility statement.  At top level it becomes the
+ * command an error is charged to (steward_emit_log), until it ends.
+ */
+static void
+utility_begin(instr_time *start)
+{
+	INSTR_TIME_SET_CURRENT(*start);
+	if (nesting_level == 0)
+		current_cmd = STEWARD_CMD_UTILITY;
+}
+
+/*
+ * Record a counted utility statement that ended without error, with the
+ * rows its completion tag reports.
+ */
+static void
+utility_end(instr_time start, PlannedStmt *pstmt, const char *queryString,
+			QueryCompletion *qc)
+{
+	instr_time	now;
+
+	INSTR_TIME_SET_CURRENT(now);
+	INSTR_TIME_SUBTRACT(now, start);
+	record(STEWARD_CMD_UTILITY, INSTR_TIME_GET_MILLISEC(now), qc ? (int64) qc->nprocessed : 0,
+		   NIL, queryString, pstmt->stmt_location, pstmt->stmt_len);
+	if (nesting_level == 0)
+		current_cmd = -1;
+}
+
+/*
+ * ProcessUtility hook: time and count utility statements.  EXECUTE runs at
+ * this level, untimed (the executor hooks see its statement as a
+ * top-level one); every other statement runs one level down, timed when
+ * utility_timed() says so.
+ */
+static void
+steward_metrics_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+							   ProcessUtilityContext context, ParamListInfo params,
+							   QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+{
+	Node	   *stmt = pstmt->utilityStmt;
+	bool		timed;
+	instr_time	start;
+
+	if (IsA(stmt, ExecuteStmt))
+	{
+		call_next_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
+								 queryEnv, dest, qc);
+		return;
 	}
+	timed = utility_timed(stmt);
+	if (timed)
+		utility_begin(&start);
+	call_nested_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
+							   queryEnv, dest, qc);
+	if (timed)
+		utility_end(start, pstmt, queryString, qc);
 }
 
 /*
@@ -548,7 +579,7 @@ steward_emit_log(ErrorData *edata)
 	if (in_emit_log || edata->elevel != ERROR || steward_metrics == NULL ||
 		LWLockHeldByMe(steward_metrics->lock) ||
 		!steward_metrics_enabled || MyBackendType != B_BACKEND || IsParallelWorker() ||
-		MyBackendId == InvalidBackendId)
+		steward_my_backend_index() < 0)
 		return;
 	in_emit_log = true;
 	{
@@ -557,23 +588,15 @@ steward_emit_log(ErrorData *edata)
 
 		if (slot != NULL)
 		{
-			int			i;
+			StewardErrorCounters *e;
 
-			for (i = 0; i < slot->nerrors; i++)
-				if (slot->errors[i].dbid == MyDatabaseId && slot->errors[i].sqlstate == edata->sqlerrcode)
-					break;
-			if (i == slot->nerrors && i < STEWARD_SLOT_ERRORS)
+			e = steward_error_entry(slot->errors, &slot->nerrors, STEWARD_SLOT_ERRORS,
+									MyDatabaseId, edata->sqlerrcode);
+			if (e != NULL)
 			{
-				slot->errors[i].dbid = MyDatabaseId;
-				slot->errors[i].sqlstate = edata->sqlerrcode;
-				slot->errors[i].count = 0;
-				slot->nerrors++;
-			}
-			if (i < slot->nerrors)
-			{
-				slot->errors[i].count++;
-				slot->errors[i].last_at = GetCurrentTimestamp();
-				strlcpy(slot->errors[i].last_message, edata->message ? edata->message : "",
+				e->count++;
+				e->last_at = GetCurrentTimestamp();
+				strlcpy(e->last_message, edata->message ? edata->message : "",
 						STEWARD_MESSAGE_LEN);
 			}
 			if (current_cmd >= 0)

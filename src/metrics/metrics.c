@@ -47,8 +47,9 @@ steward_metrics_init(void)
 							NULL, NULL, NULL);
 	DefineCustomBoolVariable("steward.save", "Keep query metrics across a clean restart.", NULL,
 							 &steward_metrics_save, true, PGC_SIGHUP, 0, NULL, NULL, NULL);
+	/* the sizes of shared memory exist only when preloaded */
 	if (!steward_preloaded)
-		return;				/* sizes of shared memory exist only when preloaded */
+		return;
 	DefineCustomIntVariable("steward.max_tables",
 							"Tables tracked per backend and in the totals; more are counted as dropped.",
 							NULL, &steward_max_tables, 1000, 16, 100000, PGC_POSTMASTER, 0,

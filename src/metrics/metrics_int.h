@@ -35,7 +35,7 @@
 #define STEWARD_CMD_UTILITY		5
 #define STEWARD_NCMDS			6
 
-#define STEWARD_HIST_BUCKETS	32	/* log2 of microseconds: < 1us .. >= 2^30 us */
+#define STEWARD_HIST_BUCKETS	32	/* log2 of us: < 1us .. >= 2^30 us */
 #define STEWARD_SLOT_KEYS		64	/* (database, user, command) per backend */
 #define STEWARD_SLOT_ERRORS		16	/* (database, sqlstate) per backend */
 #define STEWARD_RETIRED_KEYS	512
@@ -108,7 +108,7 @@ typedef struct StewardTraceEntry
 	int64		rows;
 	int			sqlstate;		/* 0 = success */
 	bool		has_addr;
-	inet_struct	client_addr;
+	inet_struct client_addr;
 	char		application_name[NAMEDATALEN];
 	char		query[FLEXIBLE_ARRAY_MEMBER];	/* max_query_length + 1 */
 } StewardTraceEntry;
@@ -117,7 +117,7 @@ typedef struct StewardTraceEntry
 typedef struct StewardMetricsShared
 {
 	LWLock	   *lock;			/* retired totals, slow ring, reset */
-	pg_atomic_uint32 generation;	/* bumped by reset: slots of older ones are stale */
+	pg_atomic_uint32 generation;	/* bumped by reset; older slots are stale */
 	TimestampTz since;
 	pg_atomic_uint64 trace_next;
 	int			slow_next;
@@ -136,7 +136,11 @@ typedef struct StewardMetricsShared
 	int64		rkeys_dropped;
 	StewardQueryCounters retired_keys[STEWARD_RETIRED_KEYS];
 	StewardErrorCounters retired_errors[STEWARD_RETIRED_ERRORS];
-	/* then: retired tables[max_tables], slots[nslots], trace[trace_size], slow[SLOW] */
+
+	/*
+	 * then: retired tables[max_tables], slots[nslots], trace[trace_size],
+	 * slow[SLOW]
+	 */
 } StewardMetricsShared;
 
 extern StewardMetricsShared *steward_metrics;
@@ -159,7 +163,16 @@ extern StewardSlot *steward_my_slot(void);
 extern StewardTraceEntry *steward_trace_entry(int i);
 extern StewardTraceEntry *steward_slow_entry(int i);
 extern void steward_metrics_require(void);
-extern void steward_merge_query(StewardQueryCounters *into, const StewardQueryCounters *from);
+extern StewardQueryCounters *steward_query_entry(StewardQueryCounters *keys, int *n, int max,
+												 Oid dbid, Oid userid, int cmd);
+extern StewardErrorCounters *steward_error_entry(StewardErrorCounters *errors, int *n, int max,
+												 Oid dbid, int sqlstate);
+extern bool steward_add_query(StewardQueryCounters *keys, int *n, int max,
+							  const StewardQueryCounters *from);
+extern bool steward_add_error(StewardErrorCounters *errors, int *n, int max,
+							  const StewardErrorCounters *from);
+extern bool steward_add_table(StewardTableCounters *tables, int *n, int max,
+							  const StewardTableCounters *from);
 extern int	steward_hist_bucket(double ms);
 
 /* hooks.c */

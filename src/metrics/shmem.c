@@ -20,7 +20,6 @@
 
 #include "miscadmin.h"
 #include "pgstat.h"
-#include "storage/backendid.h"
 #include "storage/fd.h"
 #include "catalog/pg_control.h"
 #include "common/controldata_utils.h"
@@ -118,15 +117,86 @@ steward_hist_bucket(double ms)
 }
 
 /*
- * Add one key's counters to another's.
+ * Merging counters into a set of totals.
+ *
+ * Three places keep counters as short arrays searched linearly by key: a
+ * backend's slot (hooks.c), the retired totals (retire_slot below) and a
+ * reader's aggregate (views.c, collect).  The functions below are the one
+ * way of finding a key's entry among entries[0 .. *n - 1], appending it
+ * when absent, and adding one set of counters to another, so that the
+ * retired totals and the views cannot come to add up differently.  Each
+ * returns NULL or false when the key is absent and *n has reached max: what
+ * is lost then, and whether it is counted as dropped, is the caller's
+ * rule, as the rules differ (see retire_keys, retire_errors, retire_tables).
  */
-void
-steward_merge_query(StewardQueryCounters *into, const StewardQueryCounters *from)
+
+/*
+ * The entry for (dbid, userid, cmd), appended with zero counters when
+ * absent; NULL when absent and there is no room.
+ */
+StewardQueryCounters *
+steward_query_entry(StewardQueryCounters *keys, int *n, int max,
+					Oid dbid, Oid userid, int cmd)
 {
+	StewardQueryCounters *k;
 	int			i;
 
+	for (i = 0; i < *n; i++)
+		if (keys[i].dbid == dbid && keys[i].userid == userid && keys[i].cmd == cmd)
+			return &keys[i];
+	if (*n >= max)
+		return NULL;
+	k = &keys[(*n)++];
+	memset(k, 0, sizeof(*k));
+	k->dbid = dbid;
+	k->userid = userid;
+	k->cmd = cmd;
+	return k;
+}
+
+/*
+ * The entry for (dbid, sqlstate), appended with a zero count when absent;
+ * NULL when absent and there is no room.  A new entry's last_at is -infinity
+ * so that the first message merged or recorded into it always wins.
+ */
+StewardErrorCounters *
+steward_error_entry(StewardErrorCounters *errors, int *n, int max,
+					Oid dbid, int sqlstate)
+{
+	StewardErrorCounters *e;
+	int			i;
+
+	for (i = 0; i < *n; i++)
+		if (errors[i].dbid == dbid && errors[i].sqlstate == sqlstate)
+			return &errors[i];
+	if (*n >= max)
+		return NULL;
+	e = &errors[(*n)++];
+	e->dbid = dbid;
+	e->sqlstate = sqlstate;
+	e->count = 0;
+	e->last_at = DT_NOBEGIN;
+	e->last_message[0] = '\0';
+	return e;
+}
+
+/*
+ * Add one key's counters to those of its entry among keys[0 .. *n - 1];
+ * false when the key has no entry and there is no room for one.  A key
+ * whose counters are all zero still gets an entry.
+ */
+bool
+steward_add_query(StewardQueryCounters *keys, int *n, int max,
+				  const StewardQueryCounters *from)
+{
+	StewardQueryCounters *into;
+	int			i;
+
+	into = steward_query_entry(keys, n, max, from->dbid, from->userid, from->cmd);
+	if (into == NULL)
+		return false;
 	if (from->calls + from->errors == 0)
-		return;
+		return true;
 	if (into->calls == 0 || from->min_ms < into->min_ms)
 		into->min_ms = from->min_ms;
 	if (from->max_ms > into->max_ms)
@@ -138,94 +208,129 @@ steward_merge_query(StewardQueryCounters *into, const StewardQueryCounters *from
 	into->sumsq_ms += from->sumsq_ms;
 	for (i = 0; i < STEWARD_HIST_BUCKETS; i++)
 		into->hist[i] += from->hist[i];
+	return true;
 }
 
 /*
- * Fold a slot's counters into the retired totals (metrics lock held
- * exclusively) and empty it.  Entries beyond the retired capacity are
- * counted as dropped (tables) or lost (rare: keys, errors).
+ * Add one error entry to its entry among errors[0 .. *n - 1]; false when
+ * there is no room.  The latest message wins; on equal times, the one
+ * merged last.
+ */
+bool
+steward_add_error(StewardErrorCounters *errors, int *n, int max,
+				  const StewardErrorCounters *from)
+{
+	StewardErrorCounters *into;
+
+	into = steward_error_entry(errors, n, max, from->dbid, from->sqlstate);
+	if (into == NULL)
+		return false;
+	into->count += from->count;
+	if (from->last_at >= into->last_at)
+	{
+		into->last_at = from->last_at;
+		memcpy(into->last_message, from->last_message, STEWARD_MESSAGE_LEN);
+	}
+	return true;
+}
+
+/*
+ * Add one table entry to its entry among tables[0 .. *n - 1]; false when
+ * there is no room.  (A backend's own slot finds its tables through a hash
+ * in hooks.c instead: it adds one per statement, not one per merge.)
+ */
+bool
+steward_add_table(StewardTableCounters *tables, int *n, int max,
+				  const StewardTableCounters *from)
+{
+	StewardTableCounters *into = NULL;
+	int			i;
+
+	for (i = 0; i < *n && into == NULL; i++)
+		if (tables[i].dbid == from->dbid && tables[i].relid == from->relid &&
+			tables[i].cmd == from->cmd)
+			into = &tables[i];
+	if (into == NULL)
+	{
+		if (*n >= max)
+			return false;
+		into = &tables[(*n)++];
+		memset(into, 0, sizeof(*into));
+		into->dbid = from->dbid;
+		into->relid = from->relid;
+		into->cmd = from->cmd;
+	}
+	into->calls += from->calls;
+	into->rows += from->rows;
+	into->total_ms += from->total_ms;
+	return true;
+}
+
+/*
+ * Retiring a slot.
+ *
+ * A backend's counters live in its own slot only while it runs: when it
+ * exits, when a new backend takes over a slot left behind, and when the
+ * postmaster saves the totals, the slot is folded into the retired totals
+ * (metrics lock held exclusively) and emptied.  The retired totals have a
+ * fixed capacity; each kind of counter has its own rule for what does not
+ * fit, below.
+ */
+
+/*
+ * Keys that find no room in the retired totals count their statements
+ * (calls and errors) in rkeys_dropped, as metrics_info's keys_dropped.
  */
 static void
-retire_slot(StewardSlot *slot)
+retire_keys(StewardMetricsShared *m, const StewardSlot *slot)
 {
-	StewardMetricsShared *m = steward_metrics;
-	StewardTableCounters *rt = steward_retired_tables();
-	int			i,
-				j;
+	int			i;
 
-	if (slot->generation != pg_atomic_read_u32(&m->generation))
-		slot->nkeys = slot->nerrors = slot->ntables = 0;	/* reset since */
 	for (i = 0; i < slot->nkeys; i++)
 	{
-		StewardQueryCounters *k = &slot->keys[i];
+		const StewardQueryCounters *k = &slot->keys[i];
 
-		for (j = 0; j < m->rkeys; j++)
-			if (m->retired_keys[j].dbid == k->dbid && m->retired_keys[j].userid == k->userid &&
-				m->retired_keys[j].cmd == k->cmd)
-				break;
-		if (j == m->rkeys)
-		{
-			if (m->rkeys == STEWARD_RETIRED_KEYS)
-			{
-				m->rkeys_dropped += k->calls + k->errors;
-				continue;
-			}
-			memset(&m->retired_keys[j], 0, sizeof(StewardQueryCounters));
-			m->retired_keys[j].dbid = k->dbid;
-			m->retired_keys[j].userid = k->userid;
-			m->retired_keys[j].cmd = k->cmd;
-			m->rkeys++;
-		}
-		steward_merge_query(&m->retired_keys[j], k);
+		if (!steward_add_query(m->retired_keys, &m->rkeys, STEWARD_RETIRED_KEYS, k))
+			m->rkeys_dropped += k->calls + k->errors;
 	}
+}
+
+/*
+ * Errors that find no room are lost without a count: the capacity is far
+ * above the distinct (database, SQLSTATE) pairs a cluster sees.
+ */
+static void
+retire_errors(StewardMetricsShared *m, const StewardSlot *slot)
+{
+	int			i;
+
 	for (i = 0; i < slot->nerrors; i++)
-	{
-		StewardErrorCounters *e = &slot->errors[i];
+		(void) steward_add_error(m->retired_errors, &m->rerrors,
+								 STEWARD_RETIRED_ERRORS, &slot->errors[i]);
+}
 
-		for (j = 0; j < m->rerrors; j++)
-			if (m->retired_errors[j].dbid == e->dbid && m->retired_errors[j].sqlstate == e->sqlstate)
-				break;
-		if (j == m->rerrors)
-		{
-			if (m->rerrors == STEWARD_RETIRED_ERRORS)
-				continue;
-			m->retired_errors[j] = *e;
-			m->retired_errors[j].count = 0;
-			m->rerrors++;
-		}
-		m->retired_errors[j].count += e->count;
-		if (e->last_at >= m->retired_errors[j].last_at)
-		{
-			m->retired_errors[j].last_at = e->last_at;
-			memcpy(m->retired_errors[j].last_message, e->last_message, STEWARD_MESSAGE_LEN);
-		}
-	}
+/*
+ * Tables that find no room count one each in rtables_dropped, as a
+ * backend's slot counts the tables it had no room for.
+ */
+static void
+retire_tables(StewardMetricsShared *m, const StewardSlot *slot)
+{
+	StewardTableCounters *rt = steward_retired_tables();
+	int			i;
+
 	for (i = 0; i < slot->ntables; i++)
-	{
-		StewardTableCounters *t = &slot->tables[i];
+		if (!steward_add_table(rt, &m->rtables, m->max_tables, &slot->tables[i]))
+			m->rtables_dropped++;
+}
 
-		for (j = 0; j < m->rtables; j++)
-			if (rt[j].dbid == t->dbid && rt[j].relid == t->relid && rt[j].cmd == t->cmd)
-				break;
-		if (j == m->rtables)
-		{
-			if (m->rtables == m->max_tables)
-			{
-				m->rtables_dropped++;
-				continue;
-			}
-			rt[j] = *t;
-			rt[j].calls = rt[j].rows = 0;
-			rt[j].total_ms = 0;
-			m->rtables++;
-		}
-		rt[j].calls += t->calls;
-		rt[j].rows += t->rows;
-		rt[j].total_ms += t->total_ms;
-	}
-	m->rtables_dropped += slot->tables_dropped;
-	m->rkeys_dropped += slot->keys_dropped;
-
+/*
+ * Empty a retired slot inside a write (odd changecount), so that a reader
+ * copying it meanwhile retries instead of counting it twice.
+ */
+static void
+empty_slot(StewardSlot *slot)
+{
 	pg_atomic_add_fetch_u32(&slot->changecount, 1);
 	pg_write_barrier();
 	slot->nkeys = slot->nerrors = slot->ntables = 0;
@@ -236,6 +341,27 @@ retire_slot(StewardSlot *slot)
 }
 
 /*
+ * Fold a slot's counters into the retired totals (metrics lock held
+ * exclusively) and empty it.  The keys, errors and tables of a slot of
+ * an older generation are ones a reset has already forgotten, so they are
+ * skipped; its two dropped counts are not, and are carried over.
+ */
+static void
+retire_slot(StewardSlot *slot)
+{
+	StewardMetricsShared *m = steward_metrics;
+
+	if (slot->generation != pg_atomic_read_u32(&m->generation))
+		slot->nkeys = slot->nerrors = slot->ntables = 0;	/* reset since */
+	retire_keys(m, slot);
+	retire_errors(m, slot);
+	retire_tables(m, slot);
+	m->rtables_dropped += slot->tables_dropped;
+	m->rkeys_dropped += slot->keys_dropped;
+	empty_slot(slot);
+}
+
+/*
  * before_shmem_exit callback of a backend that recorded metrics.
  */
 static void
@@ -243,9 +369,9 @@ slot_exit(int code, Datum arg)
 {
 	StewardSlot *slot;
 
-	if (steward_metrics == NULL || MyBackendId == InvalidBackendId)
+	if (steward_metrics == NULL || steward_my_backend_index() < 0)
 		return;
-	slot = steward_slot(MyBackendId - 1);
+	slot = steward_slot(steward_my_backend_index());
 	LWLockAcquire(steward_metrics->lock, LW_EXCLUSIVE);
 	retire_slot(slot);
 	LWLockRelease(steward_metrics->lock);
@@ -259,11 +385,11 @@ StewardSlot *
 steward_my_slot(void)
 {
 	StewardSlot *slot;
+	int			index = steward_my_backend_index();
 
-	if (steward_metrics == NULL || MyBackendId == InvalidBackendId ||
-		MyBackendId > steward_metrics->nslots)
+	if (steward_metrics == NULL || index < 0 || index >= steward_metrics->nslots)
 		return NULL;
-	slot = steward_slot(MyBackendId - 1);
+	slot = steward_slot(index);
 	if (!slot_claimed)
 	{
 		LWLockAcquire(steward_metrics->lock, LW_EXCLUSIVE);
@@ -305,6 +431,7 @@ metrics_save(int code, Datum arg)
 
 	if (code != 0 || !steward_metrics_save || m == NULL)
 		return;
+
 	/*
 	 * Only a clean shutdown keeps the counters: after an immediate shutdown
 	 * the postmaster also exits with 0, but the control file still says the

@@ -66,79 +66,73 @@ copy_slot(int i, StewardSlot *copy)
 	return false;
 }
 
-/* Aggregated metrics, collected once per call. */
+/*
+ * Aggregated metrics, collected once per call.  The arrays have room for
+ * every key and error there can be (the retired totals plus every slot
+ * full); tables have room for twice steward.max_tables.
+ */
 typedef struct Collected
 {
 	StewardQueryCounters *keys;
 	int			nkeys;
+	int			maxkeys;
 	StewardErrorCounters *errors;
 	int			nerrors;
+	int			maxerrors;
 	StewardTableCounters *tables;
 	int			ntables;
+	int			maxtables;
 	int64		tables_dropped;
 	int64		keys_dropped;
 	int			backends;
 } Collected;
 
+/*
+ * Start the aggregate with the retired totals.  They fit: there are at
+ * most STEWARD_RETIRED_KEYS / _ERRORS and max_tables of them.
+ */
 static void
-add_key(Collected *c, const StewardQueryCounters *k)
+collect_retired(Collected *c, StewardMetricsShared *m)
 {
-	int			j;
+	StewardTableCounters *rt = steward_retired_tables();
+	int			i;
 
-	for (j = 0; j < c->nkeys; j++)
-		if (c->keys[j].dbid == k->dbid && c->keys[j].userid == k->userid && c->keys[j].cmd == k->cmd)
-			break;
-	if (j == c->nkeys)
-	{
-		memset(&c->keys[j], 0, sizeof(StewardQueryCounters));
-		c->keys[j].dbid = k->dbid;
-		c->keys[j].userid = k->userid;
-		c->keys[j].cmd = k->cmd;
-		c->nkeys++;
-	}
-	steward_merge_query(&c->keys[j], k);
+	for (i = 0; i < m->rkeys; i++)
+		(void) steward_add_query(c->keys, &c->nkeys, c->maxkeys, &m->retired_keys[i]);
+	for (i = 0; i < m->rerrors; i++)
+		(void) steward_add_error(c->errors, &c->nerrors, c->maxerrors, &m->retired_errors[i]);
+	for (i = 0; i < m->rtables; i++)
+		(void) steward_add_table(c->tables, &c->ntables, c->maxtables, &rt[i]);
+	c->tables_dropped = m->rtables_dropped;
+	c->keys_dropped = m->rkeys_dropped;
 }
 
+/*
+ * Add a copy of one live slot.  Its keys and errors always fit.  Once the
+ * aggregate's tables are full, every further table of a live slot counts as
+ * dropped, even one that is already there.
+ */
 static void
-add_error(Collected *c, const StewardErrorCounters *e)
+collect_slot(Collected *c, const StewardSlot *copy)
 {
 	int			j;
 
-	for (j = 0; j < c->nerrors; j++)
-		if (c->errors[j].dbid == e->dbid && c->errors[j].sqlstate == e->sqlstate)
-			break;
-	if (j == c->nerrors)
+	c->backends++;
+	for (j = 0; j < copy->nkeys; j++)
+		(void) steward_add_query(c->keys, &c->nkeys, c->maxkeys, &copy->keys[j]);
+	for (j = 0; j < copy->nerrors; j++)
+		(void) steward_add_error(c->errors, &c->nerrors, c->maxerrors, &copy->errors[j]);
+	for (j = 0; j < copy->ntables; j++)
 	{
-		c->errors[j] = *e;
-		c->errors[j].count = 0;
-		c->nerrors++;
+		if (c->ntables >= c->maxtables)
+		{
+			c->tables_dropped++;
+			continue;
+		}
+		(void) steward_add_table(c->tables, &c->ntables, c->maxtables, &copy->tables[j]);
 	}
-	c->errors[j].count += e->count;
-	if (e->last_at >= c->errors[j].last_at)
-	{
-		c->errors[j].last_at = e->last_at;
-		memcpy(c->errors[j].last_message, e->last_message, STEWARD_MESSAGE_LEN);
-	}
-}
-
-static void
-add_table_counters(Collected *c, const StewardTableCounters *t)
-{
-	int			j;
-
-	for (j = 0; j < c->ntables; j++)
-		if (c->tables[j].dbid == t->dbid && c->tables[j].relid == t->relid && c->tables[j].cmd == t->cmd)
-			break;
-	if (j == c->ntables)
-	{
-		c->tables[j] = *t;
-		c->tables[j].calls = c->tables[j].rows = 0;
-		c->tables[j].total_ms = 0;
-		c->ntables++;
-	}
-	c->tables[j].calls += t->calls;
-	c->tables[j].rows += t->rows;
-	c->tables[j].total_ms += t->total_ms;
+	c->tables_dropped += copy->tables_dropped;
+	c->keys_dropped += copy->keys_dropped;
 }
 
 /*
@@ -150,52 +144,39 @@ collect(void)
 	StewardMetricsShared *m = steward_metrics;
 	Collected  *c = palloc0(sizeof(Collected));
 	StewardSlot *copy = palloc(m->slot_size);
-	int			i,
-				j;
-	int			maxkeys = STEWARD_RETIRED_KEYS + m->nslots * STEWARD_SLOT_KEYS;
-	int			maxerrors = STEWARD_RETIRED_ERRORS + m->nslots * STEWARD_SLOT_ERRORS;
+	int			i;
 
-	c->keys = palloc(sizeof(StewardQueryCounters) * maxkeys);
-	c->errors = palloc(sizeof(StewardErrorCounters) * maxerrors);
-	c->tables = palloc(sizeof(StewardTableCounters) * (Size) m->max_tables * 2);
+	c->maxkeys = STEWARD_RETIRED_KEYS + m->nslots * STEWARD_SLOT_KEYS;
+	c->maxerrors = STEWARD_RETIRED_ERRORS + m->nslots * STEWARD_SLOT_ERRORS;
+	c->maxtables = m->max_tables * 2;
+	c->keys = palloc(sizeof(StewardQueryCounters) * c->maxkeys);
+	c->errors = palloc(sizeof(StewardErrorCounters) * c->maxerrors);
+	c->tables = palloc(sizeof(StewardTableCounters) * (Size) c->maxtables);
 
 	LWLockAcquire(m->lock, LW_SHARED);
-	for (i = 0; i < m->rkeys; i++)
-		add_key(c, &m->retired_keys[i]);
-	for (i = 0; i < m->rerrors; i++)
-		add_error(c, &m->retired_errors[i]);
-	for (i = 0; i < m->rtables; i++)
-		add_table_counters(c, &steward_retired_tables()[i]);
-	c->tables_dropped = m->rtables_dropped;
-	c->keys_dropped = m->rkeys_dropped;
+	collect_retired(c, m);
 
 	/*
 	 * Copy the live slots under the same (shared) lock: a backend retiring
 	 * its slot meanwhile would otherwise be counted in neither place.
 	 */
 	for (i = 0; i < m->nslots; i++)
-	{
-		if (!copy_slot(i, copy))
-			continue;
-		c->backends++;
-		for (j = 0; j < copy->nkeys; j++)
-			add_key(c, &copy->keys[j]);
-		for (j = 0; j < copy->nerrors; j++)
-			add_error(c, &copy->errors[j]);
-		for (j = 0; j < copy->ntables; j++)
-		{
-			if (c->ntables >= m->max_tables * 2)
-			{
-				c->tables_dropped++;
-				continue;
-			}
-			add_table_counters(c, &copy->tables[j]);
-		}
-		c->tables_dropped += copy->tables_dropped;
-		c->keys_dropped += copy->keys_dropped;
-	}
+		if (copy_slot(i, copy))
+			collect_slot(c, copy);
 	LWLockRelease(m->lock);
 	return c;
+}
+
+/*
+ * The start of every set-returning function over the aggregate: error out
+ * unless the metrics exist, set up the tuplestore, collect.
+ */
+static Collected *
+collect_rows(FunctionCallInfo fcinfo)
+{
+	steward_metrics_require();
+	InitMaterializedSRF(fcinfo, 0);
+	return collect();
 }
 
 static double
@@ -247,9 +228,7 @@ steward_query_metrics(PG_FUNCTION_ARGS)
 	Collected  *c;
 	int			i;
 
-	steward_metrics_require();
-	InitMaterializedSRF(fcinfo, 0);
-	c = collect();
+	c = collect_rows(fcinfo);
 	for (i = 0; i < c->nkeys; i++)
 	{
 		StewardQueryCounters *k = &c->keys[i];
@@ -288,9 +267,7 @@ steward_table_metrics(PG_FUNCTION_ARGS)
 	Collected  *c;
 	int			i;
 
-	steward_metrics_require();
-	InitMaterializedSRF(fcinfo, 0);
-	c = collect();
+	c = collect_rows(fcinfo);
 	for (i = 0; i < c->ntables; i++)
 	{
 		StewardTableCounters *t = &c->tables[i];
@@ -325,9 +302,7 @@ steward_latency_histogram(PG_FUNCTION_ARGS)
 				j,
 				b;
 
-	steward_metrics_require();
-	InitMaterializedSRF(fcinfo, 0);
-	c = collect();
+	c = collect_rows(fcinfo);
 	for (i = 0; i < c->nkeys; i++)
 	{
 		StewardQueryCounters sum = c->keys[i];
@@ -371,9 +346,7 @@ steward_error_metrics(PG_FUNCTION_ARGS)
 	Collected  *c;
 	int			i;
 
-	steward_metrics_require();
-	InitMaterializedSRF(fcinfo, 0);
-	c = collect();
+	c = collect_rows(fcinfo);
 	for (i = 0; i < c->nerrors; i++)
 	{
 		StewardErrorCounters *e = &c->errors[i];
@@ -388,6 +361,75 @@ steward_error_metrics(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, n);
 	}
 	return (Datum) 0;
+}
+
+/*
+ * Copy a ring entry consistently; false when a writer kept it busy.
+ */
+static bool
+copy_trace_entry(StewardTraceEntry *e, StewardTraceEntry *copy, Size size)
+{
+	int			tries;
+
+	for (tries = 0; tries < 1000; tries++)
+	{
+		uint32		before = pg_atomic_read_u32(&e->changecount);
+
+		pg_read_barrier();
+		if (before & 1)
+			continue;
+		memcpy(copy, e, size);
+		pg_read_barrier();
+		if (pg_atomic_read_u32(&e->changecount) == before)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The client address of a ring entry as an inet datum (the entry keeps it
+ * in the inet type's own layout).
+ */
+static Datum
+client_addr_datum(const StewardTraceEntry *e)
+{
+	inet	   *addr = palloc0(sizeof(inet));
+
+	SET_INET_VARSIZE(addr);
+	memcpy(ip_addr(addr), e->client_addr.ipaddr, sizeof(e->client_addr.ipaddr));
+	ip_family(addr) = e->client_addr.family;
+	ip_bits(addr) = e->client_addr.bits;
+	SET_INET_VARSIZE(addr);
+	return InetPGetDatum(addr);
+}
+
+/*
+ * One row of steward.trace(); the query text and client address only
+ * when see_all or the statement was the current user's own.
+ */
+static void
+put_trace_row(ReturnSetInfo *rsinfo, const StewardTraceEntry *e, bool see_all)
+{
+	Datum		v[11];
+	bool		n[11] = {0};
+	bool		visible = see_all || e->userid == GetUserId();
+
+	v[0] = TimestampTzGetDatum(e->at);
+	v[1] = Int32GetDatum(e->pid);
+	v[2] = name_or_null(get_database_name(e->dbid), &n[2]);
+	v[3] = name_or_null(GetUserNameFromId(e->userid, true), &n[3]);
+	v[4] = CStringGetTextDatum(e->application_name);
+	if (visible && e->has_addr)
+		v[5] = client_addr_datum(e);
+	else
+		n[5] = true;
+	v[6] = name_or_null(e->cmd >= 0 && e->cmd < STEWARD_NCMDS ?
+						(char *) steward_command_names[e->cmd] : NULL, &n[6]);
+	v[7] = Float8GetDatum(e->duration_ms);
+	v[8] = Int64GetDatum(e->rows);
+	v[9] = CStringGetTextDatum(visible ? e->query : "<insufficient privilege>");
+	v[10] = name_or_null(e->sqlstate ? unpack_sql_state(e->sqlstate) : NULL, &n[10]);
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, n);
 }
 
 /*
@@ -414,51 +456,10 @@ steward_trace(PG_FUNCTION_ARGS)
 	for (i = 0; i < count; i++)
 	{
 		StewardTraceEntry *e = slow ? steward_slow_entry(i) : steward_trace_entry(i);
-		Datum		v[11];
-		bool		n[11] = {0};
-		bool		visible;
-		int			tries;
-		bool		ok = false;
 
-		for (tries = 0; tries < 1000 && !ok; tries++)
-		{
-			uint32		before = pg_atomic_read_u32(&e->changecount);
-
-			pg_read_barrier();
-			if (before & 1)
-				continue;
-			memcpy(copy, e, m->trace_entry_size);
-			pg_read_barrier();
-			ok = pg_atomic_read_u32(&e->changecount) == before;
-		}
-		if (!ok || copy->at == 0)
+		if (!copy_trace_entry(e, copy, m->trace_entry_size) || copy->at == 0)
 			continue;
-		visible = see_all || copy->userid == GetUserId();
-		v[0] = TimestampTzGetDatum(copy->at);
-		v[1] = Int32GetDatum(copy->pid);
-		v[2] = name_or_null(get_database_name(copy->dbid), &n[2]);
-		v[3] = name_or_null(GetUserNameFromId(copy->userid, true), &n[3]);
-		v[4] = CStringGetTextDatum(copy->application_name);
-		if (visible && copy->has_addr)
-		{
-			inet	   *addr = palloc0(sizeof(inet));
-
-			SET_INET_VARSIZE(addr);
-			memcpy(ip_addr(addr), copy->client_addr.ipaddr, sizeof(copy->client_addr.ipaddr));
-			ip_family(addr) = copy->client_addr.family;
-			ip_bits(addr) = copy->client_addr.bits;
-			SET_INET_VARSIZE(addr);
-			v[5] = InetPGetDatum(addr);
-		}
-		else
-			n[5] = true;
-		v[6] = name_or_null(copy->cmd >= 0 && copy->cmd < STEWARD_NCMDS ?
-							(char *) steward_command_names[copy->cmd] : NULL, &n[6]);
-		v[7] = Float8GetDatum(copy->duration_ms);
-		v[8] = Int64GetDatum(copy->rows);
-		v[9] = CStringGetTextDatum(visible ? copy->query : "<insufficient privilege>");
-		v[10] = name_or_null(copy->sqlstate ? unpack_sql_state(copy->sqlstate) : NULL, &n[10]);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, n);
+		put_trace_row(rsinfo, copy, see_all);
 	}
 	return (Datum) 0;
 }

@@ -271,26 +271,16 @@ mismatch_error(ModuleState *st, MigStep *s)
 }
 
 /*
- * Steps to apply for upgrade to target, in version order.  Refuses changed
- * applied scripts, gaps (unless allowed) and unmet requirements before
- * anything runs.
+ * upgrade_steps' first check, over the applied versions: refuse to go on
+ * when the registered script of one of them is not the script that ran
+ * (an applied migration is immutable).  Returns the highest applied
+ * version, or NULL when none is, for the order check of pending_steps.
  */
-static List *
-upgrade_steps(ModuleState *st, Target t, bool out_of_order)
+static const char *
+check_applied(ModuleState *st)
 {
-	List	   *steps = NIL;
 	const char *highest = NULL;
-	MigStep    *target = NULL;
 	int			i;
-	ListCell   *lc;
-
-	if (t.kind == TARGET_BASE || t.kind == TARGET_DOWN)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("upgrade target \"%s\" points down", t.kind == TARGET_BASE ? "base" : "-N"),
-				 errhint("Use steward.downgrade('%s', ...) to revert migrations.", st->module)));
-	if (t.kind == TARGET_VERSION || t.kind == TARGET_ONE)
-		target = known_target(st, t.version);
 
 	for (i = 0; i < st->nsteps; i++)
 	{
@@ -304,6 +294,22 @@ upgrade_steps(ModuleState *st, Target t, bool out_of_order)
 				mismatch_error(st, s);
 		}
 	}
+	return highest;
+}
+
+/*
+ * upgrade_steps' choice of the registered, unapplied versions to run, in
+ * version order, up to target (or t.n of them for +N; only target for
+ * migrate).  Refuses a version below the highest applied one, and for
+ * migrate a pending version below target, unless out_of_order: either
+ * would apply migrations in another order than their versions.
+ */
+static List *
+pending_steps(ModuleState *st, Target t, MigStep *target, const char *highest,
+			  bool out_of_order)
+{
+	List	   *steps = NIL;
+	int			i;
 
 	for (i = 0; i < st->nsteps; i++)
 	{
@@ -339,8 +345,20 @@ upgrade_steps(ModuleState *st, Target t, bool out_of_order)
 							 highest)));
 		steps = lappend(steps, s);
 	}
+	return steps;
+}
 
-	/* requirements: applied already, or an earlier step of this run */
+/*
+ * upgrade_steps' last check: every requirement of every step to run is
+ * met, so that nothing runs when one is not.  A requirement is met when
+ * it is applied already, or, within the same module, when an earlier step
+ * of this run applies it.
+ */
+static void
+check_requirements(ModuleState *st, List *steps)
+{
+	ListCell   *lc;
+
 	foreach(lc, steps)
 	{
 		MigStep    *s = lfirst(lc);
@@ -378,6 +396,31 @@ upgrade_steps(ModuleState *st, Target t, bool out_of_order)
 						 errhint("Upgrade module \"%s\" to %s first.", req, rversion)));
 		}
 	}
+}
+
+/*
+ * Steps to apply for upgrade to target, in version order.  Refuses changed
+ * applied scripts, gaps (unless allowed) and unmet requirements before
+ * anything runs.
+ */
+static List *
+upgrade_steps(ModuleState *st, Target t, bool out_of_order)
+{
+	List	   *steps;
+	const char *highest;
+	MigStep    *target = NULL;
+
+	if (t.kind == TARGET_BASE || t.kind == TARGET_DOWN)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("upgrade target \"%s\" points down", t.kind == TARGET_BASE ? "base" : "-N"),
+				 errhint("Use steward.downgrade('%s', ...) to revert migrations.", st->module)));
+	if (t.kind == TARGET_VERSION || t.kind == TARGET_ONE)
+		target = known_target(st, t.version);
+
+	highest = check_applied(st);
+	steps = pending_steps(st, t, target, highest, out_of_order);
+	check_requirements(st, steps);
 	return steps;
 }
 
@@ -847,6 +890,57 @@ steward_migrate(PG_FUNCTION_ARGS)
 }
 
 /*
+ * stamp's first step: forget the applied versions above the stamp (every
+ * applied version for base), newest first as a downgrade would revert
+ * them, each with a baseline event saying so.  detail is the event
+ * detail's opening, {"stamp": version.
+ */
+static void
+stamp_forget(ModuleState *st, Target t, const char *version, const char *by,
+			 const char *detail)
+{
+	int			i;
+
+	for (i = st->nsteps - 1; i >= 0; i--)
+	{
+		MigStep    *s = st->steps[i];
+
+		if (s->applied && (t.kind == TARGET_BASE ||
+						   steward_version_compare(s->version, version) > 0))
+		{
+			steward_record_reverted(st, s);
+			steward_record_event(st->module, s->version, "baseline", by,
+								 psprintf("%s, \"action\": \"forget\"}", detail));
+		}
+	}
+}
+
+/*
+ * stamp's second step: adopt the registered, unapplied versions up to the
+ * stamp as applied (as baseline, nothing runs), oldest first as an upgrade
+ * would apply them, each with a baseline event saying so.
+ */
+static void
+stamp_adopt(ModuleState *st, const char *version, const char *by, const char *detail)
+{
+	int			i;
+
+	for (i = 0; i < st->nsteps; i++)
+	{
+		MigStep    *s = st->steps[i];
+
+		if (steward_version_compare(s->version, version) > 0)
+			break;
+		if (!s->applied && s->registered)
+		{
+			steward_record_applied(st, s, 0, true, by);
+			steward_record_event(st->module, s->version, "baseline", by,
+								 psprintf("%s, \"action\": \"adopt\"}", detail));
+		}
+	}
+}
+
+/*
  * steward.stamp(module, version): make the database be at version without
  * running anything.  Registered versions up to it become applied (as
  * baseline); applied versions above it are forgotten.  'base' forgets all.
@@ -860,7 +954,6 @@ steward_stamp(PG_FUNCTION_ARGS)
 	ModuleState *st;
 	char	   *by;
 	StringInfoData detail;
-	int			i;
 
 	if (t.kind != TARGET_VERSION && t.kind != TARGET_BASE)
 		ereport(ERROR,
@@ -878,31 +971,9 @@ steward_stamp(PG_FUNCTION_ARGS)
 	initStringInfo(&detail);
 	appendStringInfoString(&detail, "{\"stamp\": ");
 	escape_json(&detail, version);
-	for (i = st->nsteps - 1; i >= 0; i--)
-	{
-		MigStep    *s = st->steps[i];
-
-		if (s->applied && (t.kind == TARGET_BASE ||
-						   steward_version_compare(s->version, version) > 0))
-		{
-			steward_record_reverted(st, s);
-			steward_record_event(module, s->version, "baseline", by,
-								 psprintf("%s, \"action\": \"forget\"}", detail.data));
-		}
-	}
-	for (i = 0; t.kind == TARGET_VERSION && i < st->nsteps; i++)
-	{
-		MigStep    *s = st->steps[i];
-
-		if (steward_version_compare(s->version, version) > 0)
-			break;
-		if (!s->applied && s->registered)
-		{
-			steward_record_applied(st, s, 0, true, by);
-			steward_record_event(module, s->version, "baseline", by,
-								 psprintf("%s, \"action\": \"adopt\"}", detail.data));
-		}
-	}
+	stamp_forget(st, t, version, by, detail.data);
+	if (t.kind == TARGET_VERSION)
+		stamp_adopt(st, version, by, detail.data);
 	/*
 	 * The schema is as at this version now: that is what check compares to,
 	 * and DDL logged so far is accepted (the event carries the high water).
@@ -914,6 +985,54 @@ steward_stamp(PG_FUNCTION_ARGS)
 								  detail.data, steward_ddl_log_high_water()));
 	SPI_finish();
 	PG_RETURN_VOID();
+}
+
+/*
+ * repair's check of what it is asked to repair: an applied migration
+ * (a pending one is simply registered again), with a script to accept,
+ * the one given or the registered one.
+ */
+static MigStep *
+repairable_step(ModuleState *st, const char *module, const char *version, const char *up_sql)
+{
+	MigStep    *s = find_step(st, version);
+
+	if (s == NULL || !s->applied)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("migration %s of module \"%s\" is not applied", version, module),
+				 errhint("Only applied migrations need repair; change a pending one with steward.register().")));
+	if (up_sql == NULL && !s->registered)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("migration %s of module \"%s\" has no registered script", version, module),
+				 errhint("Pass the script: steward.repair('%s', '%s', 'reason', up_sql => '...').",
+						 module, version)));
+	return s;
+}
+
+/*
+ * The detail of a repair event, as JSON: the reason, and the checksums
+ * before (null when the applied row had none) and after, so that the
+ * history tells which script was accepted and why.
+ */
+static char *
+repair_detail(const char *reason, const char *old_checksum, const char *new_checksum)
+{
+	StringInfoData detail;
+
+	initStringInfo(&detail);
+	appendStringInfoString(&detail, "{\"reason\": ");
+	escape_json(&detail, reason);
+	appendStringInfoString(&detail, ", \"old_checksum\": ");
+	if (old_checksum)
+		escape_json(&detail, old_checksum);
+	else
+		appendStringInfoString(&detail, "null");
+	appendStringInfoString(&detail, ", \"new_checksum\": ");
+	escape_json(&detail, new_checksum);
+	appendStringInfoChar(&detail, '}');
+	return detail.data;
 }
 
 /*
@@ -934,23 +1053,12 @@ steward_repair(PG_FUNCTION_ARGS)
 	char	   *old_checksum;
 	char	   *new_sql;
 	char	   *new_checksum;
-	StringInfoData detail;
+	char	   *detail;
 
 	steward_check_version(version, "migration version");
 	SPI_connect();
 	st = open_module(module);
-	s = find_step(st, version);
-	if (s == NULL || !s->applied)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("migration %s of module \"%s\" is not applied", version, module),
-				 errhint("Only applied migrations need repair; change a pending one with steward.register().")));
-	if (up_sql == NULL && !s->registered)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("migration %s of module \"%s\" has no registered script", version, module),
-				 errhint("Pass the script: steward.repair('%s', '%s', 'reason', up_sql => '...').",
-						 module, version)));
+	s = repairable_step(st, module, version, up_sql);
 	if (up_sql != NULL)
 		check_script(module, version, st->schema, up_sql, "up_sql");
 	if (down_sql != NULL)
@@ -970,18 +1078,8 @@ steward_repair(PG_FUNCTION_ARGS)
 							 s->registered ? s->description : s->applied_description,
 							 new_checksum, (Datum) 0, true);
 		steward_record_repair(module, version, new_sql, new_checksum);
-		initStringInfo(&detail);
-		appendStringInfoString(&detail, "{\"reason\": ");
-		escape_json(&detail, reason);
-		appendStringInfoString(&detail, ", \"old_checksum\": ");
-		if (old_checksum)
-			escape_json(&detail, old_checksum);
-		else
-			appendStringInfoString(&detail, "null");
-		appendStringInfoString(&detail, ", \"new_checksum\": ");
-		escape_json(&detail, new_checksum);
-		appendStringInfoChar(&detail, '}');
-		steward_record_event(module, version, "repair", current_role_name(), detail.data);
+		detail = repair_detail(reason, old_checksum, new_checksum);
+		steward_record_event(module, version, "repair", current_role_name(), detail);
 	}
 	SPI_finish();
 	PG_RETURN_VOID();
@@ -1033,32 +1131,23 @@ steward_plan(PG_FUNCTION_ARGS)
 }
 
 /*
- * steward.dry_run(module, target): run the plan in a subtransaction, roll
- * it back, and report each step, stopping at the first error.
+ * dry_run's execution: run the plan's steps in a subtransaction, stopping
+ * at the first error, and roll it back whatever happened, so that nothing
+ * of the run stays.  Fills durations[] for the steps that ran, sets *ndone
+ * to their number and returns the error (message: detail) of the step
+ * that failed, or NULL.  On its own because of the subtransaction: its
+ * PG_TRY needs the volatile locals and the restored memory context and
+ * resource owner.
  */
-Datum
-steward_dry_run(PG_FUNCTION_ARGS)
+static char *
+dry_run_plan(ModuleState *st, List *plan, const char *by, const char *target,
+			 double *durations, int *ndone)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	char	   *module = text_arg(fcinfo, 0, "module", false);
-	char	   *target = text_arg(fcinfo, 1, "target", false);
 	MemoryContext oldcxt;
 	ResourceOwner oldowner;
-	ModuleState *st;
-	List	   *plan;
 	ListCell   *lc;
-	char	   *by;
-	int			step = 0;
 	volatile int done = 0;
-	double	   *durations;
 	char	   *volatile error = NULL;
-
-	InitMaterializedSRF(fcinfo, 0);
-	SPI_connect();
-	st = open_module(module);
-	plan = plan_for(st, target);
-	by = current_role_name();
-	durations = palloc0(sizeof(double) * (list_length(plan) + 1));
 
 	oldcxt = CurrentMemoryContext;
 	oldowner = CurrentResourceOwner;
@@ -1085,6 +1174,20 @@ steward_dry_run(PG_FUNCTION_ARGS)
 	RollbackAndReleaseCurrentSubTransaction();
 	MemoryContextSwitchTo(oldcxt);
 	CurrentResourceOwner = oldowner;
+	*ndone = done;
+	return error;
+}
+
+/*
+ * dry_run's report: one row per step that ran, with its duration, then
+ * one for the step that failed, with the error; the steps after a failure
+ * never ran and get no row.
+ */
+static void
+dry_run_rows(ReturnSetInfo *rsinfo, List *plan, double *durations, int done, const char *error)
+{
+	ListCell   *lc;
+	int			step = 0;
 
 	foreach(lc, plan)
 	{
@@ -1110,6 +1213,33 @@ steward_dry_run(PG_FUNCTION_ARGS)
 			break;
 		step++;
 	}
+}
+
+/*
+ * steward.dry_run(module, target): run the plan in a subtransaction, roll
+ * it back, and report each step, stopping at the first error.
+ */
+Datum
+steward_dry_run(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *module = text_arg(fcinfo, 0, "module", false);
+	char	   *target = text_arg(fcinfo, 1, "target", false);
+	ModuleState *st;
+	List	   *plan;
+	char	   *by;
+	int			done;
+	double	   *durations;
+	char	   *error;
+
+	InitMaterializedSRF(fcinfo, 0);
+	SPI_connect();
+	st = open_module(module);
+	plan = plan_for(st, target);
+	by = current_role_name();
+	durations = palloc0(sizeof(double) * (list_length(plan) + 1));
+	error = dry_run_plan(st, plan, by, target, durations, &done);
+	dry_run_rows(rsinfo, plan, durations, done, error);
 	SPI_finish();
 	return (Datum) 0;
 }

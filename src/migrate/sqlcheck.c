@@ -20,14 +20,68 @@
 #include "parser/parser.h"
 
 /*
+ * REINDEX: refused for a whole system or database, which PostgreSQL runs
+ * as one transaction per table, and with CONCURRENTLY, which needs its
+ * own transactions; a plain REINDEX of a table or index runs fine.
+ */
+static const char *
+reindex_problem(ReindexStmt *r)
+{
+	ListCell   *lc;
+
+	if (r->kind == REINDEX_OBJECT_SYSTEM || r->kind == REINDEX_OBJECT_DATABASE)
+		return "REINDEX SYSTEM/DATABASE";
+	foreach(lc, r->params)
+	{
+		DefElem    *opt = (DefElem *) lfirst(lc);
+
+		if (strcmp(opt->defname, "concurrently") == 0)
+			return "REINDEX CONCURRENTLY";
+	}
+	return NULL;
+}
+
+/*
+ * COPY: refused only from or to the client, which a migration run through
+ * SPI does not have; COPY with a file or a program runs on the server.
+ */
+static const char *
+copy_problem(CopyStmt *c)
+{
+	if (c->filename == NULL && !c->is_program)
+		return c->is_from ? "COPY FROM STDIN" : "COPY TO STDOUT";
+	return NULL;
+}
+
+/*
+ * ALTER TABLE: refused only for DETACH PARTITION CONCURRENTLY, which
+ * commits in the middle; every other subcommand is transactional.
+ */
+static const char *
+alter_table_problem(AlterTableStmt *a)
+{
+	ListCell   *lc;
+
+	foreach(lc, a->cmds)
+	{
+		AlterTableCmd *cmd = (AlterTableCmd *) lfirst(lc);
+
+		if (cmd->subtype == AT_DetachPartition && cmd->def != NULL &&
+			IsA(cmd->def, PartitionCmd) && ((PartitionCmd *) cmd->def)->concurrent)
+			return "DETACH PARTITION CONCURRENTLY";
+	}
+	return NULL;
+}
+
+/*
  * Name the first statement of the parse tree list that cannot run in a
- * migration, or return NULL when all can.
+ * migration, or return NULL when all can.  The statements refused only
+ * with some option have their own step above, so that this stays a table
+ * of one line per kind of statement.
  */
 static const char *
 check_statement(Node *stmt)
 {
-	ListCell   *lc;
-
 	switch (nodeTag(stmt))
 	{
 		case T_TransactionStmt:
@@ -39,20 +93,7 @@ check_statement(Node *stmt)
 		case T_DropStmt:
 			return ((DropStmt *) stmt)->concurrent ? "DROP INDEX CONCURRENTLY" : NULL;
 		case T_ReindexStmt:
-			{
-				ReindexStmt *r = (ReindexStmt *) stmt;
-
-				if (r->kind == REINDEX_OBJECT_SYSTEM || r->kind == REINDEX_OBJECT_DATABASE)
-					return "REINDEX SYSTEM/DATABASE";
-				foreach(lc, r->params)
-				{
-					DefElem    *opt = (DefElem *) lfirst(lc);
-
-					if (strcmp(opt->defname, "concurrently") == 0)
-						return "REINDEX CONCURRENTLY";
-				}
-				return NULL;
-			}
+			return reindex_problem((ReindexStmt *) stmt);
 		case T_ClusterStmt:
 			return ((ClusterStmt *) stmt)->relation == NULL ? "CLUSTER without a table" : NULL;
 		case T_CreatedbStmt:
@@ -70,28 +111,13 @@ check_statement(Node *stmt)
 		case T_DropSubscriptionStmt:
 			return "DROP SUBSCRIPTION";
 		case T_CopyStmt:
-			{
-				CopyStmt   *c = (CopyStmt *) stmt;
-
-				if (c->filename == NULL && !c->is_program)
-					return c->is_from ? "COPY FROM STDIN" : "COPY TO STDOUT";
-				return NULL;
-			}
+			return copy_problem((CopyStmt *) stmt);
 		case T_AlterTableStmt:
-			foreach(lc, ((AlterTableStmt *) stmt)->cmds)
-			{
-				AlterTableCmd *cmd = (AlterTableCmd *) lfirst(lc);
-
-				if (cmd->subtype == AT_DetachPartition && cmd->def != NULL &&
-					IsA(cmd->def, PartitionCmd) && ((PartitionCmd *) cmd->def)->concurrent)
-					return "DETACH PARTITION CONCURRENTLY";
-			}
-			return NULL;
+			return alter_table_problem((AlterTableStmt *) stmt);
 		default:
 			return NULL;
 	}
 }
-
 /*
  * Parse sql (raw grammar only) and return a description of the first
  * statement that cannot run inside a migration, or NULL.  A syntax error

@@ -33,7 +33,7 @@ CREATE TABLE app.aux_order_items (
   qty int,
   EXCLUDE USING btree (product WITH =, qty WITH =));
 SELECT conrelid::regclass AS tbl, conname, contype FROM pg_constraint
- WHERE connamespace = 'app'::regnamespace ORDER BY 1, 2;
+ WHERE connamespace = 'app'::regnamespace AND contype <> 'n' ORDER BY 1, 2;
 -- Table-level constraint names the user wrote are checked, not renamed
 -- (PostgreSQL splits them off the CREATE TABLE; they are noted before).
 CREATE TABLE app.aux_bs (id int, b int, CONSTRAINT bs_pk PRIMARY KEY (id));
@@ -41,7 +41,7 @@ CREATE TABLE app.aux_bs (id int, b int, CONSTRAINT bs_uniq UNIQUE (b));
 CREATE TABLE app.aux_bs (id int, b int, CONSTRAINT bs_fk FOREIGN KEY (b) REFERENCES app.aux_products);
 CREATE TABLE app.aux_bs (id int, b int, CONSTRAINT bs_ex EXCLUDE USING btree (b WITH =));
 CREATE TABLE app.aux_bs (id int, b int, CONSTRAINT pk_aux_bs PRIMARY KEY (id), CONSTRAINT uq_aux_bs_b UNIQUE (b));
-SELECT conname FROM pg_constraint WHERE conrelid = 'app.aux_bs'::regclass ORDER BY 1;
+SELECT conname FROM pg_constraint WHERE contype <> 'n' AND conrelid = 'app.aux_bs'::regclass ORDER BY 1;
 SELECT relname, relkind FROM pg_class WHERE relnamespace = 'app'::regnamespace ORDER BY relkind, relname;
 
 -- Indexes: generated names renamed; explicit names checked, also for unique indexes.
@@ -70,7 +70,7 @@ ALTER TABLE app.aux_products ADD COLUMN weight int CHECK (weight > 0), ADD COLUM
 ALTER TABLE app.aux_products ADD FOREIGN KEY (vendor) REFERENCES app.aux_order_items;
 ALTER TABLE app.aux_products ADD CONSTRAINT vendor_fk FOREIGN KEY (vendor) REFERENCES app.aux_order_items;
 ALTER TABLE app.aux_products ADD CONSTRAINT uq_aux_products_name UNIQUE (name);
-SELECT conname FROM pg_constraint WHERE conrelid = 'app.aux_products'::regclass ORDER BY 1;
+SELECT conname FROM pg_constraint WHERE contype <> 'n' AND conrelid = 'app.aux_products'::regclass ORDER BY 1;
 
 -- Renames: table, column, index, constraint.
 ALTER TABLE app.aux_order_items RENAME TO aux_order_item;
@@ -101,7 +101,7 @@ CREATE TABLE app.aux_long_named_widgets_for_testing_limits (
   UNIQUE (a_rather_long_column_name_number_one, a_rather_long_column_name_number_two),
   UNIQUE (a_rather_long_column_name_number_two, a_rather_long_column_name_number_one));
 SELECT conname, length(conname) AS len FROM pg_constraint
- WHERE conrelid = 'app.aux_long_named_widgets_for_testing_limits'::regclass ORDER BY 1;
+ WHERE conrelid = 'app.aux_long_named_widgets_for_testing_limits'::regclass AND contype <> 'n' ORDER BY 1;
 SELECT steward.standard_name('uq', 'app.aux_long_named_widgets_for_testing_limits',
                              ARRAY['a_rather_long_column_name_number_one', 'a_rather_long_column_name_number_two']);
 
@@ -121,12 +121,12 @@ CREATE INDEX child_idx ON app.aux_child (id);
 SELECT to_regclass('app.aux_child') IS NOT NULL AS created, to_regclass('app.child_idx') IS NOT NULL AS index_kept;
 -- generated names are still renamed in warn mode
 CREATE TABLE app.aux_kids (id int PRIMARY KEY);
-SELECT conname FROM pg_constraint WHERE conrelid = 'app.aux_kids'::regclass;
+SELECT conname FROM pg_constraint WHERE contype <> 'n' AND conrelid = 'app.aux_kids'::regclass;
 
 -- off mode and the steward.conventions setting switch everything off.
 SELECT mode FROM steward.manage_schema('app', table_prefix => 'aux_', mode => 'off', inject_columns => false, audit => false);
 CREATE TABLE app."Whatever" (id int PRIMARY KEY);
-SELECT conname FROM pg_constraint WHERE conrelid = 'app."Whatever"'::regclass;
+SELECT conname FROM pg_constraint WHERE contype <> 'n' AND conrelid = 'app."Whatever"'::regclass;
 SELECT mode FROM steward.manage_schema('app', table_prefix => 'aux_', inject_columns => false, audit => false);
 SET steward.conventions = off;
 CREATE TABLE app."AlsoWhatever" (id int PRIMARY KEY);
@@ -138,7 +138,7 @@ SET steward.conventions = off;
 -- a normal user is held to the conventions too
 CREATE TABLE app.aux_mine (id int);
 CREATE TABLE app.aux_mines (id int PRIMARY KEY);
-SELECT conname FROM pg_constraint WHERE conrelid = 'app.aux_mines'::regclass;
+SELECT conname FROM pg_constraint WHERE contype <> 'n' AND conrelid = 'app.aux_mines'::regclass;
 SELECT steward.manage_schema('app');
 RESET SESSION AUTHORIZATION;
 
@@ -148,7 +148,7 @@ CREATE TABLE public."NotManaged" (id int PRIMARY KEY);
 CREATE TEMP TABLE "TempThing" (id int PRIMARY KEY);
 CREATE TABLE app.aux_events (id int, at date, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
 CREATE TABLE app."Events2024" PARTITION OF app.aux_events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
-SELECT conname FROM pg_constraint WHERE conrelid = 'app."Events2024"'::regclass;
+SELECT conname FROM pg_constraint WHERE contype <> 'n' AND conrelid = 'app."Events2024"'::regclass;
 CREATE TYPE app.pair AS (a int, b int);
 CREATE TABLE app."Pairs" OF app.pair;
 CREATE FOREIGN DATA WRAPPER dummy_fdw;

@@ -1,32 +1,20 @@
 -- DDL capture: every DDL command lands in steward.ddl_log, one row per object.
 CREATE SCHEMA cap;
 SELECT max(id) AS start_id FROM steward.ddl_log \gset
+
 -- Several statements in one query string: each row carries its own statement.
 CREATE TABLE cap.t (id int PRIMARY KEY, v text)\; CREATE INDEX t_v_idx ON cap.t (v)\; ALTER TABLE cap.t ADD COLUMN w int;
 SELECT command_tag, object_type, schema_name, object_identity, command,
        by_user = current_user AS by_me, module, version, extension
   FROM steward.ddl_log WHERE id > :start_id ORDER BY id;
- command_tag  | object_type | schema_name | object_identity |                     command                     | by_me | module | version | extension 
---------------+-------------+-------------+-----------------+-------------------------------------------------+-------+--------+---------+-----------
- CREATE TABLE | table       | cap         | cap.t           | CREATE TABLE cap.t (id int PRIMARY KEY, v text) | t     |        |         | 
- CREATE INDEX | index       | cap         | cap.t_pkey      | CREATE TABLE cap.t (id int PRIMARY KEY, v text) | t     |        |         | 
- CREATE INDEX | index       | cap         | cap.t_v_idx     | CREATE INDEX t_v_idx ON cap.t (v)               | t     |        |         | 
- ALTER TABLE  | table       | cap         | cap.t           | ALTER TABLE cap.t ADD COLUMN w int              | t     |        |         | 
-(4 rows)
 
 -- Drops report every object they remove, cascades included.
 SELECT max(id) AS start_id FROM steward.ddl_log \gset
 DROP TABLE cap.t;
-SELECT command_tag, object_type, object_identity FROM steward.ddl_log WHERE id > :start_id ORDER BY id;
- command_tag |   object_type    | object_identity 
--------------+------------------+-----------------
- DROP TABLE  | table            | cap.t
- DROP TABLE  | type             | cap.t
- DROP TABLE  | type             | cap.t[]
- DROP TABLE  | table constraint | t_pkey on cap.t
- DROP TABLE  | index            | cap.t_pkey
- DROP TABLE  | index            | cap.t_v_idx
-(6 rows)
+-- (PostgreSQL 18 also reports the NOT NULL constraint it keeps per column,
+-- t_id_not_null; earlier majors have none.)
+SELECT command_tag, object_type, object_identity FROM steward.ddl_log WHERE id > :start_id
+   AND object_identity NOT LIKE '%\_not\_null on %' ORDER BY id;
 
 -- Temporary objects are never logged.
 SELECT max(id) AS start_id FROM steward.ddl_log \gset
@@ -34,10 +22,6 @@ CREATE TEMP TABLE scratch (x int);
 CREATE INDEX ON scratch (x);
 DROP TABLE scratch;
 SELECT count(*) AS temp_rows FROM steward.ddl_log WHERE id > :start_id;
- temp_rows 
------------
-         0
-(1 row)
 
 -- Policies and rules take their table's schema.
 CREATE TABLE cap.p (id int);
@@ -45,33 +29,13 @@ CREATE POLICY p_all ON cap.p USING (true);
 CREATE RULE r_nothing AS ON DELETE TO cap.p DO INSTEAD NOTHING;
 SELECT command_tag, object_type, schema_name, object_identity FROM steward.ddl_log
  WHERE object_type IN ('policy', 'rule') ORDER BY id;
-  command_tag  | object_type | schema_name |  object_identity   
----------------+-------------+-------------+--------------------
- CREATE POLICY | policy      | cap         | p_all on cap.p
- CREATE RULE   | rule        | cap         | r_nothing on cap.p
-(2 rows)
 
 -- Inside a migration the rows carry module and version, and the statement
 -- of the migration script (not the SELECT that ran it).
 SELECT steward.define_module('capmod', 'cap');
- define_module 
----------------
- 
-(1 row)
-
 SELECT max(id) AS start_id FROM steward.ddl_log \gset
 SELECT steward.migrate('capmod', '1', 'CREATE TABLE {{tables.m}} (id int); CREATE VIEW {{tables.mv}} AS SELECT * FROM {{tables.m}}');
- migrate 
----------
- applied
-(1 row)
-
 SELECT command_tag, object_identity, command, module, version FROM steward.ddl_log WHERE id > :start_id ORDER BY id;
- command_tag  | object_identity |                  command                  | module | version 
---------------+-----------------+-------------------------------------------+--------+---------
- CREATE TABLE | cap.m           | CREATE TABLE cap.m (id int)               | capmod | 1
- CREATE VIEW  | cap.mv          | CREATE VIEW cap.mv AS SELECT * FROM cap.m | capmod | 1
-(2 rows)
 
 -- Objects created by an extension's script are recorded with the extension.
 SELECT max(id) AS start_id FROM steward.ddl_log \gset
@@ -79,10 +43,6 @@ CREATE EXTENSION pg_trgm SCHEMA cap;
 SELECT count(*) > 10 AS many_rows, count(*) FILTER (WHERE extension = 'pg_trgm') = count(*) AS all_with_extension,
        count(*) FILTER (WHERE module IS NOT NULL) AS with_module
   FROM steward.ddl_log WHERE id > :start_id;
- many_rows | all_with_extension | with_module 
------------+--------------------+-------------
- t         | t                  |           0
-(1 row)
 
 -- steward.ddl_capture = off stops the log; only superusers may set it.
 SELECT max(id) AS start_id FROM steward.ddl_log \gset
@@ -90,38 +50,24 @@ SET steward.ddl_capture = off;
 CREATE TABLE cap.unlogged_ddl (id int);
 RESET steward.ddl_capture;
 SELECT count(*) AS rows_while_off FROM steward.ddl_log WHERE id > :start_id;
- rows_while_off 
-----------------
-              0
-(1 row)
-
 CREATE ROLE cap_user LOGIN;
 GRANT CREATE, USAGE ON SCHEMA cap TO cap_user;
 SET SESSION AUTHORIZATION cap_user;
 SET steward.ddl_capture = off;
-ERROR:  permission denied to set parameter "steward.ddl_capture"
+
 -- A normal user's DDL is logged under their name, although they can
 -- neither read nor write the log.
 CREATE TABLE cap.users_table (id int);
 SELECT count(*) FROM steward.ddl_log;
-ERROR:  permission denied for table ddl_log
 INSERT INTO steward.ddl_log (command_tag, by_user) VALUES ('FAKE', 'x');
-ERROR:  permission denied for table ddl_log
 RESET SESSION AUTHORIZATION;
 SELECT command_tag, object_identity, by_user = 'cap_user' AS by_cap_user
   FROM steward.ddl_log WHERE object_identity = 'cap.users_table';
- command_tag  | object_identity | by_cap_user 
---------------+-----------------+-------------
- CREATE TABLE | cap.users_table | t
-(1 row)
 
 -- The dispatcher refuses to be called directly.
 SELECT steward.on_ddl_command_end();
-ERROR:  steward.on_ddl_command_end() must be called by an event trigger
-HINT:  It runs from pg_steward's event triggers; do not call it directly.
 SELECT steward.on_sql_drop();
-ERROR:  steward.on_sql_drop() must be called by an event trigger
-HINT:  It runs from pg_steward's event triggers; do not call it directly.
+
 DROP TABLE cap.users_table;
 REVOKE ALL ON SCHEMA cap FROM cap_user;
 DROP ROLE cap_user;

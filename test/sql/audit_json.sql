@@ -1,4 +1,4 @@
--- The audit log's JSON is written by pg_steward's own encoder (audit_json.c),
+-- The audit log's JSON is written by pg_steward's own encoder (src/audit/row_json.c),
 -- planned once per statement.  It must be exactly what to_jsonb renders, for
 -- every kind of column.  Each row is compared with to_jsonb of the same row
 -- four ways: jsonb equality, text equality, key lookup of every key (binary
@@ -15,6 +15,7 @@ CREATE TYPE shade AS ENUM ('light', 'dark');
 CREATE FUNCTION shade_json(shade) RETURNS json LANGUAGE sql IMMUTABLE
   AS $$ SELECT json_build_object('shade', $1::text) $$;
 CREATE CAST (shade AS json) WITH FUNCTION shade_json(shade);
+
 CREATE TABLE everything (
   id serial PRIMARY KEY,
   b bool, i2 int2, i4 int4, i8 int8, n numeric, n2 numeric(12, 2),
@@ -28,11 +29,6 @@ CREATE TABLE everything (
 );
 ALTER TABLE everything DROP COLUMN "drop me";
 SELECT steward.enable_audit('everything');
- enable_audit 
---------------
- 
-(1 row)
-
 -- One row of ordinary values, one of edge values, one all NULL.
 INSERT INTO everything (b, i2, i4, i8, n, n2, f4, f8, d, ts, tz, tm, tmz, iv, t, vc, c, nm, u, ip, cidr_, mac,
                         by, o, m, bits, pt, tsv, js, jb, arr, arr2, arr3, arr0, rng, mrng, cmp, e, dom, lbl, dc,
@@ -57,6 +53,7 @@ INSERT INTO everything (n, f4, f8, jb, tz, d) VALUES
  ('Infinity', 'Infinity', '-Infinity', '12.500', 'infinity', '-infinity'),
  ('-Infinity', '1e-40', '1.7976931348623157e308', 'true', '1999-12-31 23:59:59.999999-11', '5874897-12-31'),
  (123456789012345678901234567890.000000000000000000001, '3.4e38', '-1e-300', 'null', '2000-01-01', '4713-01-01 BC');
+
 CREATE TEMP TABLE expected AS SELECT id, to_jsonb(ev) AS j FROM everything ev;
 CREATE FUNCTION check_json(cond text) RETURNS TABLE (rows bigint, same_jsonb bigint, same_text bigint,
                                                      keys_found bigint, same_size bigint)
@@ -71,126 +68,48 @@ CREATE FUNCTION check_json(cond text) RETURNS TABLE (rows bigint, same_jsonb big
    WHERE a.relid = 'everything'::regclass AND a.op = cond
   $$;
 SELECT * FROM check_json('INSERT');
- rows | same_jsonb | same_text | keys_found | same_size 
-------+------------+-----------+------------+-----------
-    6 |          6 |         6 |          6 |         6
-(1 row)
-
 -- Spot checks of what to_jsonb does with particular values.
 SELECT new_row->'n' AS n, new_row->'f4' AS f4, new_row->'f8' AS f8, new_row->'d' AS d, new_row->'tz' AS tz,
        new_row->'jb' AS jb, new_row->'js' AS js, new_row->'sh' AS sh, new_row->'c' AS c
   FROM steward.audit_log WHERE relid = 'everything'::regclass AND op = 'INSERT' ORDER BY id;
-                          n                           |                     f4                     |                                                                                                                                                          f8                                                                                                                                                           |        d        |                 tz                 |                       jb                        |          js           |         sh         |    c    
-------------------------------------------------------+--------------------------------------------+-----------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------+-----------------+------------------------------------+-------------------------------------------------+-----------------------+--------------------+---------
- 1.50                                                 | 1.5                                        | 2.25                                                                                                                                                                                                                                                                                                                  | "2024-02-29"    | "2024-02-29T08:04:56.789-03:30"    | {"a": 0, "z": {"y": [1, "x", null, true, 1.0]}} | {"a": [1, 2], "b": 2} | {"shade": "dark"}  | "ab   "
- "NaN"                                                | "NaN"                                      | 0                                                                                                                                                                                                                                                                                                                     | "infinity"      | "0044-03-15T06:29:08-03:30:52 BC"  | []                                              | []                    | {"shade": "light"} | "x    "
- null                                                 | null                                       | null                                                                                                                                                                                                                                                                                                                  | null            | null                               | null                                            | null                  | null               | null
- "Infinity"                                           | "Infinity"                                 | "-Infinity"                                                                                                                                                                                                                                                                                                           | "-infinity"     | "infinity"                         | 12.500                                          | null                  | null               | null
- "-Infinity"                                          | 0.0000000000000000000000000000000000000001 | 179769313486231570000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000 | "5874897-12-31" | "2000-01-01T07:29:59.999999-03:30" | true                                            | null                  | null               | null
- 123456789012345678901234567890.000000000000000000001 | 340000000000000000000000000000000000000    | -0.000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000001       | "4713-01-01 BC" | "2000-01-01T00:00:00-03:30"        | null                                            | null                  | null               | null
-(6 rows)
-
 SELECT jsonb_object_keys(new_row) AS first_keys FROM steward.audit_log
  WHERE relid = 'everything'::regclass AND row_id = '1' LIMIT 6;
- first_keys 
-------------
- b
- c
- d
- e
- m
- n
-(6 rows)
-
 SELECT length(new_row->>'big') AS big_len, jsonb_array_length(new_row->'bigj') AS bigj_len
   FROM steward.audit_log WHERE relid = 'everything'::regclass AND row_id = '1';
- big_len | bigj_len 
----------+----------
-  200000 |    50000
-(1 row)
 
 -- UPDATE renders both rows; DELETE the old one.
 UPDATE everything SET i4 = coalesce(i4, 0) + 1, t = 'changed';
 TRUNCATE expected;
 INSERT INTO expected SELECT id, to_jsonb(ev) FROM everything ev;
 SELECT * FROM check_json('UPDATE');
- rows | same_jsonb | same_text | keys_found | same_size 
-------+------------+-----------+------------+-----------
-    6 |          6 |         6 |          6 |         6
-(1 row)
-
 DELETE FROM everything WHERE id = 2;
 SELECT a.old_row = x.j AND a.old_row::text = x.j::text AS delete_same
   FROM steward.audit_log a JOIN expected x ON a.row_id = x.id::text
  WHERE a.relid = 'everything'::regclass AND a.op = 'DELETE';
- delete_same 
--------------
- t
-(1 row)
 
 -- Excluded columns and diff mode leave keys out, keeping the order of the rest.
 SELECT steward.enable_audit('everything', exclude_columns => ARRAY['big', 'bigj', 'ü'], mode => 'diff');
- enable_audit 
---------------
- 
-(1 row)
-
 UPDATE everything SET b = NOT b, "x" = 'new', big = 'x' WHERE id = 1;
 SELECT old_row, new_row, changed FROM steward.audit_log
  WHERE relid = 'everything'::regclass ORDER BY id DESC LIMIT 1;
-            old_row             |         new_row          | changed 
---------------------------------+--------------------------+---------
- {"b": true, "x": "empty name"} | {"b": false, "x": "new"} | {b,x}
-(1 row)
-
 SELECT steward.enable_audit('everything', exclude_columns => ARRAY['big', 'bigj']);
- enable_audit 
---------------
- 
-(1 row)
-
 INSERT INTO everything (id, i4) VALUES (100, 100);
 SELECT new_row = to_jsonb(ev) - 'big' - 'bigj' AS full_minus_excluded
   FROM steward.audit_log a, everything ev WHERE a.relid = 'everything'::regclass AND a.row_id = '100' AND ev.id = 100;
- full_minus_excluded 
----------------------
- t
-(1 row)
 
 -- More than 32 keys: jsonb stores an offset instead of a length every 32
 -- entries; lookups of every key must still work.
 SELECT format('CREATE TABLE wide (%s)', string_agg(format('c%s int', g), ', ')) FROM generate_series(1, 70) g \gexec
-CREATE TABLE wide (c1 int, c2 int, c3 int, c4 int, c5 int, c6 int, c7 int, c8 int, c9 int, c10 int, c11 int, c12 int, c13 int, c14 int, c15 int, c16 int, c17 int, c18 int, c19 int, c20 int, c21 int, c22 int, c23 int, c24 int, c25 int, c26 int, c27 int, c28 int, c29 int, c30 int, c31 int, c32 int, c33 int, c34 int, c35 int, c36 int, c37 int, c38 int, c39 int, c40 int, c41 int, c42 int, c43 int, c44 int, c45 int, c46 int, c47 int, c48 int, c49 int, c50 int, c51 int, c52 int, c53 int, c54 int, c55 int, c56 int, c57 int, c58 int, c59 int, c60 int, c61 int, c62 int, c63 int, c64 int, c65 int, c66 int, c67 int, c68 int, c69 int, c70 int)
 SELECT steward.enable_audit('wide');
- enable_audit 
---------------
- 
-(1 row)
-
 SELECT format('INSERT INTO wide VALUES (%s)', string_agg(g::text, ', ')) FROM generate_series(1, 70) g \gexec
-INSERT INTO wide VALUES (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63, 64, 65, 66, 67, 68, 69, 70)
 SELECT a.new_row = to_jsonb(w) AS same_jsonb, a.new_row::text = to_jsonb(w)::text AS same_text,
        (SELECT bool_and((a.new_row ->> k)::int = substr(k, 2)::int) FROM jsonb_object_keys(to_jsonb(w)) k) AS all_keys,
        pg_column_size(a.new_row) = pg_column_size(to_jsonb(w)) AS same_size
   FROM steward.audit_log a, wide w WHERE a.relid = 'wide'::regclass;
- same_jsonb | same_text | all_keys | same_size 
-------------+-----------+----------+-----------
- t          | t         | t        | t
-(1 row)
 
 -- A table whose every column is excluded logs an empty object.
 CREATE TABLE secrets (s text);
 SELECT steward.enable_audit('secrets', exclude_columns => ARRAY['s']);
- enable_audit 
---------------
- 
-(1 row)
-
 INSERT INTO secrets VALUES ('hidden');
 SELECT new_row, new_row = '{}'::jsonb AS empty FROM steward.audit_log WHERE relid = 'secrets'::regclass;
- new_row | empty 
----------+-------
- {}      | t
-(1 row)
-
 RESET TimeZone;

@@ -55,7 +55,8 @@ def names(conn, table):
     """{(kind, name)} of a table's constraints (contype), indexes ('i') and owned sequences ('S')."""
     rel = f"{SCHEMA}.{table}"
     rows = conn.execute(text("""
-        SELECT contype::text, conname::text FROM pg_constraint WHERE conrelid = CAST(:r AS regclass)
+        SELECT contype::text, conname::text FROM pg_constraint
+         WHERE conrelid = CAST(:r AS regclass) AND contype <> 'n'  -- NOT NULL: a constraint from PG 18 on
         UNION ALL
         SELECT 'i', c.relname::text FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
          WHERE i.indrelid = CAST(:r AS regclass)
