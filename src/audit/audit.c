@@ -311,6 +311,7 @@ log_updates_by_key(AuditWriter *w, AuditTarget *t, TupleDesc desc, Tuplestoresta
 	ExecDropSingleTupleTableSlot(oslot);
 	ExecDropSingleTupleTableSlot(nslot);
 }
+
 /*
  * Log the changed rows of an UPDATE: old and new transition tables hold
  * the rows in the same order (unless they differ in size, see above).
@@ -429,6 +430,7 @@ steward_audit_trigger(PG_FUNCTION_ARGS)
 	PG_END_TRY();
 	return PointerGetDatum(NULL);
 }
+
 /*
  * Wire the audit trigger's caches to invalidations (from _PG_init).
  */

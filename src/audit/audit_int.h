@@ -67,7 +67,8 @@ typedef struct AuditWriter
 	CommandId	cid;
 	Datum		values[AL_NATTS];	/* the per-statement columns */
 	bool		nulls[AL_NATTS];
-	NameData	db_user;		/* copies: a nested statement may look up others */
+	NameData	db_user;		/* copies: a nested statement may look up
+								 * others */
 	NameData	role;
 } AuditWriter;
 

@@ -236,8 +236,8 @@ audit_target_acquire(TriggerData *td)
 		AuditTarget *t = target_build(td);
 
 		/*
-		 * Building reads catalogs, which may have processed invalidations
-		 * the new target missed: then use it for this statement only.
+		 * Building reads catalogs, which may have processed invalidations the
+		 * new target missed: then use it for this statement only.
 		 */
 		if (targets_invalidations != before)
 		{

@@ -230,7 +230,10 @@ statement_columns(AuditWriter *w, AuditTarget *target, const char *op)
 void
 audit_writer_open(AuditWriter *w, AuditTarget *target, const char *op, int64 rows)
 {
-	/* only an audited temporary table can be written in a read-only transaction */
+	/*
+	 * only an audited temporary table can be written in a read-only
+	 * transaction
+	 */
 	if (XactReadOnly)
 		ereport(ERROR,
 				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
@@ -256,6 +259,7 @@ audit_writer_open(AuditWriter *w, AuditTarget *target, const char *op, int64 row
 	w->cid = GetCurrentCommandId(true);
 	statement_columns(w, target, op);
 }
+
 /*
  * Write one log row: the per-statement columns plus the given ones.
  */

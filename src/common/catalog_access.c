@@ -118,10 +118,11 @@ steward_list_to_array(List *list, Oid elemtype)
 	int			n = 0;
 
 	foreach(lc, list)
+	{
 		elems[n++] = elemtype == OIDOID ? ObjectIdGetDatum(lfirst_oid(lc)) :
 			CStringGetTextDatum(lfirst(lc));
+	}
 	if (elemtype == OIDOID)
 		return PointerGetDatum(construct_array(elems, n, OIDOID, sizeof(Oid), true, TYPALIGN_INT));
 	return PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
 }
-

@@ -85,7 +85,8 @@ typedef enum StewardDdlEvent
 {
 	STEWARD_DDL_START,			/* ddl_command_start: objs is NIL */
 	STEWARD_DDL_END,			/* ddl_command_end: created or altered objects */
-	STEWARD_DDL_DROP,			/* sql_drop: dropped objects, cascades included */
+	STEWARD_DDL_DROP,			/* sql_drop: dropped objects, cascades
+								 * included */
 	STEWARD_DDL_NEVENTS
 } StewardDdlEvent;
 

@@ -330,8 +330,10 @@ name_in(List *names, const char *name)
 	ListCell   *lc;
 
 	foreach(lc, names)
+	{
 		if (strcmp(lfirst(lc), name) == 0)
 			return true;
+	}
 	return false;
 }
 

@@ -148,6 +148,7 @@ inflect_word(const char *word, bool plural)
 		if (strcmp(word, irregulars[i][plural ? 1 : 0]) == 0)
 			return pstrdup(word);	/* already in the wanted form */
 	}
+
 	/*
 	 * Compound words ending in one of a few irregulars ("salesperson",
 	 * "grandchild"); not all of them, or "cities" would end in "tie".

@@ -167,11 +167,11 @@ inject_table(StewardPolicy *p, Oid relid)
 	/* href references id, so it comes in a second statement */
 	if (p->href_template && !OidIsValid(htype) && id_ok)
 		steward_run_own_ddl(psprintf("ALTER TABLE %s ADD COLUMN href text GENERATED ALWAYS AS (%s) STORED",
-								qname, href_expression(p, table)));
+									 qname, href_expression(p, table)));
 	if (updated_ok)
 		steward_run_own_ddl(psprintf("CREATE TRIGGER steward_touch_updated BEFORE UPDATE ON %s "
-								"FOR EACH ROW EXECUTE FUNCTION steward.touch_updated(%s)",
-								qname, quote_literal_cstr(p->updated_column)));
+									 "FOR EACH ROW EXECUTE FUNCTION steward.touch_updated(%s)",
+									 qname, quote_literal_cstr(p->updated_column)));
 }
 
 /*
@@ -207,8 +207,8 @@ steward_inject_ddl_end(EventTriggerData *trig, List *objs)
 			inject_table(p, o->objid);
 		if (p->audit)
 			steward_run_own_ddl(psprintf("SELECT steward.enable_audit(%s::regclass)",
-									quote_literal_cstr(quote_qualified_identifier(p->schema,
-																				  get_rel_name(o->objid)))));
+										 quote_literal_cstr(quote_qualified_identifier(p->schema,
+																					   get_rel_name(o->objid)))));
 	}
 	/* the objects the command reported are unchanged (no refetch) */
 	return false;

@@ -239,8 +239,10 @@ collect_var_names(Node *node, VarNames *ctx)
 		ListCell   *lc;
 
 		foreach(lc, ctx->names)
+		{
 			if (strcmp(lfirst(lc), n) == 0)
 				return false;
+		}
 		ctx->names = lappend(ctx->names, n);
 		return false;
 	}

@@ -30,16 +30,16 @@ steward_relink_fingerprints(const char *dbid)
 	const char *args[1] = {dbid};
 
 	if (steward_catalog_exec("SELECT 1 FROM steward.fingerprints WHERE dbid <> $1 LIMIT 1",
-					 1, args, SPI_OK_SELECT) == 0)
+							 1, args, SPI_OK_SELECT) == 0)
 		return;
 	steward_catalog_exec("UPDATE steward.fingerprints f SET objid = l.objid, table_oid = l.table_oid, dbid = $1 "
-				 "FROM (SELECT DISTINCT schema_name FROM steward.fingerprints WHERE dbid <> $1) s, "
-				 "  LATERAL steward.object_fingerprints(s.schema_name) l "
-				 "WHERE f.dbid <> $1 AND f.schema_name = s.schema_name "
-				 "  AND l.object_type = f.object_type AND l.object_identity = f.object_identity",
-				 1, args, SPI_OK_UPDATE);
+						 "FROM (SELECT DISTINCT schema_name FROM steward.fingerprints WHERE dbid <> $1) s, "
+						 "  LATERAL steward.object_fingerprints(s.schema_name) l "
+						 "WHERE f.dbid <> $1 AND f.schema_name = s.schema_name "
+						 "  AND l.object_type = f.object_type AND l.object_identity = f.object_identity",
+						 1, args, SPI_OK_UPDATE);
 	steward_catalog_exec("UPDATE steward.fingerprints SET objid = NULL, table_oid = NULL, dbid = $1 "
-				 "WHERE dbid <> $1", 1, args, SPI_OK_UPDATE);
+						 "WHERE dbid <> $1", 1, args, SPI_OK_UPDATE);
 }
 
 /*
@@ -121,11 +121,11 @@ steward_snapshot_fingerprints(const char *schema, const char *module, const char
 	const char *args[4] = {schema, dbid, module, version};
 
 	steward_catalog_exec("DELETE FROM steward.fingerprints WHERE schema_name = $1::name",
-				 1, args, SPI_OK_DELETE);
+						 1, args, SPI_OK_DELETE);
 	steward_catalog_exec("INSERT INTO steward.fingerprints (schema_name, object_type, object_identity, "
-				 "  hash, definition, objid, table_oid, dbid, module, version) "
-				 "SELECT r.schema_name, r.object_type, r.object_identity, r.hash, r.definition, "
-				 "  r.objid, r.table_oid, $2, $3, $4 "
-				 "FROM steward.object_fingerprints($1::name) r",
-				 4, args, SPI_OK_INSERT);
+						 "  hash, definition, objid, table_oid, dbid, module, version) "
+						 "SELECT r.schema_name, r.object_type, r.object_identity, r.hash, r.definition, "
+						 "  r.objid, r.table_oid, $2, $3, $4 "
+						 "FROM steward.object_fingerprints($1::name) r",
+						 4, args, SPI_OK_INSERT);
 }

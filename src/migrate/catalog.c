@@ -52,9 +52,9 @@ steward_load_module_header(const char *module)
 
 	st->module = pstrdup(module);
 	if (steward_catalog_exec("SELECT schema_name::text, "
-					 "  (SELECT coalesce(max(rank), 0) FROM steward.migrations WHERE module = $1) "
-					 "FROM steward.modules WHERE module = $1",
-					 1, args, SPI_OK_SELECT) != 1)
+							 "  (SELECT coalesce(max(rank), 0) FROM steward.migrations WHERE module = $1) "
+							 "FROM steward.modules WHERE module = $1",
+							 1, args, SPI_OK_SELECT) != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("migration module \"%s\" does not exist", module),
@@ -77,13 +77,13 @@ steward_load_module(const char *module)
 	uint64		i;
 
 	steward_catalog_exec("SELECT coalesce(s.version, m.version), s.version IS NOT NULL, "
-				 "       s.description, s.up_sql, s.down_sql, s.checksum, s.requires, "
-				 "       m.version IS NOT NULL, m.baseline, m.checksum, m.down_sql, m.description "
-				 "FROM (SELECT * FROM steward.migration_scripts WHERE module = $1) s "
-				 "FULL JOIN (SELECT * FROM steward.migrations WHERE module = $1) m "
-				 "  ON m.version = s.version "
-				 "ORDER BY steward.version_key(coalesce(s.version, m.version))",
-				 1, args, SPI_OK_SELECT);
+						 "       s.description, s.up_sql, s.down_sql, s.checksum, s.requires, "
+						 "       m.version IS NOT NULL, m.baseline, m.checksum, m.down_sql, m.description "
+						 "FROM (SELECT * FROM steward.migration_scripts WHERE module = $1) s "
+						 "FULL JOIN (SELECT * FROM steward.migrations WHERE module = $1) m "
+						 "  ON m.version = s.version "
+						 "ORDER BY steward.version_key(coalesce(s.version, m.version))",
+						 1, args, SPI_OK_SELECT);
 	st->nsteps = (int) SPI_processed;
 	st->steps = palloc0(sizeof(MigStep *) * Max(st->nsteps, 1));
 	for (i = 0; i < SPI_processed; i++)
@@ -134,19 +134,19 @@ steward_define_module_row(const char *module, const char *schema, const char *de
 	const char *args[3] = {module, schema, description};
 
 	if (steward_catalog_exec("SELECT 1 FROM steward.modules mo WHERE mo.module = $1 "
-					 "AND mo.schema_name <> $2::name "
-					 "AND EXISTS (SELECT 1 FROM steward.migrations m WHERE m.module = $1)",
-					 2, args, SPI_OK_SELECT) > 0)
+							 "AND mo.schema_name <> $2::name "
+							 "AND EXISTS (SELECT 1 FROM steward.migrations m WHERE m.module = $1)",
+							 2, args, SPI_OK_SELECT) > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("module \"%s\" has applied migrations in another schema", module),
 				 errhint("Downgrade it to base first, or define a new module for schema \"%s\".",
 						 schema)));
 	steward_catalog_exec("INSERT INTO steward.modules AS mo (module, schema_name, description) "
-				 "VALUES ($1, $2::name, $3) "
-				 "ON CONFLICT (module) DO UPDATE SET schema_name = excluded.schema_name, "
-				 "  description = coalesce(excluded.description, mo.description)",
-				 3, args, SPI_OK_INSERT);
+						 "VALUES ($1, $2::name, $3) "
+						 "ON CONFLICT (module) DO UPDATE SET schema_name = excluded.schema_name, "
+						 "  description = coalesce(excluded.description, mo.description)",
+						 3, args, SPI_OK_INSERT);
 }
 
 /*
@@ -207,9 +207,9 @@ steward_record_applied(ModuleState *st, MigStep *step, double ms, bool baseline,
 	args[8] = rank;
 	args[9] = baseline ? "true" : "false";
 	steward_catalog_exec("INSERT INTO steward.migrations (module, version, description, checksum, "
-				 "  up_sql, down_sql, applied_by, duration_ms, rank, baseline) "
-				 "VALUES ($1, $2, $3, $4, $5, $6, $7::name, $8::float8, $9::int, $10::bool)",
-				 10, args, SPI_OK_INSERT);
+						 "  up_sql, down_sql, applied_by, duration_ms, rank, baseline) "
+						 "VALUES ($1, $2, $3, $4, $5, $6, $7::name, $8::float8, $9::int, $10::bool)",
+						 10, args, SPI_OK_INSERT);
 	step->applied = true;
 	step->baseline = baseline;
 	step->applied_checksum = step->checksum;
@@ -225,7 +225,7 @@ steward_record_reverted(ModuleState *st, MigStep *step)
 	const char *args[2] = {st->module, step->version};
 
 	steward_catalog_exec("DELETE FROM steward.migrations WHERE module = $1 AND version = $2",
-				 2, args, SPI_OK_DELETE);
+						 2, args, SPI_OK_DELETE);
 	step->applied = false;
 }
 
@@ -239,8 +239,8 @@ steward_record_event(const char *module, const char *version, const char *event,
 	const char *args[5] = {module, version, event, by, detail};
 
 	steward_catalog_exec("INSERT INTO steward.migration_events (module, version, event, by_user, detail) "
-				 "VALUES ($1, $2, $3, $4::name, $5::jsonb)",
-				 5, args, SPI_OK_INSERT);
+						 "VALUES ($1, $2, $3, $4::name, $5::jsonb)",
+						 5, args, SPI_OK_INSERT);
 }
 
 /*
@@ -253,8 +253,8 @@ steward_record_repair(const char *module, const char *version, const char *up_sq
 	const char *args[4] = {module, version, up_sql, checksum};
 
 	steward_catalog_exec("UPDATE steward.migrations SET up_sql = $3, checksum = $4 "
-				 "WHERE module = $1 AND version = $2",
-				 4, args, SPI_OK_UPDATE);
+						 "WHERE module = $1 AND version = $2",
+						 4, args, SPI_OK_UPDATE);
 }
 
 /*
@@ -267,8 +267,8 @@ steward_applied_checksum(const char *module, const char *version, bool *applied)
 	const char *args[2] = {module, version};
 
 	*applied = steward_catalog_exec("SELECT checksum FROM steward.migrations "
-							"WHERE module = $1 AND version = $2",
-							2, args, SPI_OK_SELECT) > 0;
+									"WHERE module = $1 AND version = $2",
+									2, args, SPI_OK_SELECT) > 0;
 	return *applied ? getstr(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1) : NULL;
 }
 
@@ -291,7 +291,7 @@ steward_version_applied(const char *module, const char *version)
 	const char *args[2] = {module, version};
 
 	return steward_catalog_exec("SELECT 1 FROM steward.migrations WHERE module = $1 AND version = $2",
-						2, args, SPI_OK_SELECT) > 0;
+								2, args, SPI_OK_SELECT) > 0;
 }
 
 /*
@@ -308,14 +308,14 @@ steward_lock_holder(uint32 key1, uint32 key2)
 	snprintf(k1, sizeof(k1), "%u", key1);
 	snprintf(k2, sizeof(k2), "%u", key2);
 	if (steward_catalog_exec("SELECT format('pid %s (application_name \"%s\") since %s', a.pid, "
-					 "  coalesce(a.application_name, ''), "
-					 "  coalesce(a.xact_start, a.backend_start)) "
-					 "FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid "
-					 "WHERE l.locktype = 'advisory' AND l.granted "
-					 "  AND l.database = (SELECT oid FROM pg_catalog.pg_database "
-					 "                    WHERE datname = pg_catalog.current_database()) "
-					 "  AND l.classid = $1::oid AND l.objid = $2::oid AND l.objsubid = 2 "
-					 "LIMIT 1", 2, args, SPI_OK_SELECT) == 1)
+							 "  coalesce(a.application_name, ''), "
+							 "  coalesce(a.xact_start, a.backend_start)) "
+							 "FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid "
+							 "WHERE l.locktype = 'advisory' AND l.granted "
+							 "  AND l.database = (SELECT oid FROM pg_catalog.pg_database "
+							 "                    WHERE datname = pg_catalog.current_database()) "
+							 "  AND l.classid = $1::oid AND l.objid = $2::oid AND l.objsubid = 2 "
+							 "LIMIT 1", 2, args, SPI_OK_SELECT) == 1)
 		return getstr(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	return pstrdup("a session that has since released it");
 }

@@ -36,6 +36,7 @@
 
 int			steward_migration_lock_timeout = 30000;
 int			steward_ddl_lock_timeout = 5000;
+
 /* Module and version of the migration whose SQL runs now, or NULL. */
 static const char *current_module = NULL;
 static const char *current_version = NULL;
@@ -974,6 +975,7 @@ steward_stamp(PG_FUNCTION_ARGS)
 	stamp_forget(st, t, version, by, detail.data);
 	if (t.kind == TARGET_VERSION)
 		stamp_adopt(st, version, by, detail.data);
+
 	/*
 	 * The schema is as at this version now: that is what check compares to,
 	 * and DDL logged so far is accepted (the event carries the high water).

@@ -118,6 +118,7 @@ check_statement(Node *stmt)
 			return NULL;
 	}
 }
+
 /*
  * Parse sql (raw grammar only) and return a description of the first
  * statement that cannot run inside a migration, or NULL.  A syntax error
