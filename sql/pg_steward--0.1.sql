@@ -589,6 +589,9 @@ CREATE TABLE steward.schema_policies (
 	created_column	name NOT NULL DEFAULT 'created',
 	updated_column	name NOT NULL DEFAULT 'updated',
 	href_template	text DEFAULT '/{table}/{id}',
+	-- LIKE patterns of table names that get no injected columns
+	inject_exclude	text[] NOT NULL DEFAULT '{}'
+		CHECK (array_position(inject_exclude, NULL) IS NULL),
 	updated_at		timestamptz NOT NULL DEFAULT now()
 );
 COMMENT ON TABLE steward.schema_policies IS 'Per-schema naming and injection policies; schemas without a row are left alone';
@@ -602,7 +605,8 @@ CREATE FUNCTION steward.manage_schema(schema_name name, table_prefix text DEFAUL
 									  mode text DEFAULT 'enforce', id_column text DEFAULT 'id',
 									  created_column text DEFAULT 'created',
 									  updated_column text DEFAULT 'updated',
-									  href_template text DEFAULT '/{table}/{id}')
+									  href_template text DEFAULT '/{table}/{id}',
+									  inject_exclude text[] DEFAULT '{}')
 	RETURNS steward.schema_policies
 	LANGUAGE plpgsql SECURITY DEFINER
 	SET search_path = pg_catalog, pg_temp
@@ -634,23 +638,29 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'Column names are lower snake_case, e.g. ''id'', ''created'', ''updated''.';
 	END IF;
+	IF array_position(inject_exclude, NULL) IS NOT NULL THEN
+		RAISE EXCEPTION 'inject_exclude must not contain NULL'
+			USING ERRCODE = 'null_value_not_allowed',
+				  HINT = 'List LIKE patterns of table names, e.g. ARRAY[''aux_alembic_version'', ''%_links''].';
+	END IF;
 	INSERT INTO steward.schema_policies AS p (schema_name, table_prefix, plural_tables, inject_columns,
-			audit, mode, id_column, created_column, updated_column, href_template)
+			audit, mode, id_column, created_column, updated_column, href_template, inject_exclude)
 	VALUES (manage_schema.schema_name, coalesce(manage_schema.table_prefix, ''),
 			coalesce(manage_schema.plural_tables, true), coalesce(manage_schema.inject_columns, true),
 			coalesce(manage_schema.audit, true), manage_schema.mode, manage_schema.id_column,
-			manage_schema.created_column, manage_schema.updated_column, manage_schema.href_template)
+			manage_schema.created_column, manage_schema.updated_column, manage_schema.href_template,
+			coalesce(manage_schema.inject_exclude, '{}'))
 	ON CONFLICT ON CONSTRAINT schema_policies_pkey DO UPDATE SET
 		table_prefix = excluded.table_prefix, plural_tables = excluded.plural_tables,
 		inject_columns = excluded.inject_columns, audit = excluded.audit, mode = excluded.mode,
 		id_column = excluded.id_column, created_column = excluded.created_column,
 		updated_column = excluded.updated_column, href_template = excluded.href_template,
-		updated_at = now()
+		inject_exclude = excluded.inject_exclude, updated_at = now()
 	RETURNING * INTO result;
 	RETURN result;
 END
 $$;
-COMMENT ON FUNCTION steward.manage_schema(name, text, boolean, boolean, boolean, text, text, text, text, text) IS
+COMMENT ON FUNCTION steward.manage_schema(name, text, boolean, boolean, boolean, text, text, text, text, text, text[]) IS
 	'Create or replace the naming and injection policy of a schema. Granted by the extension owner.';
 
 CREATE FUNCTION steward.unmanage_schema(schema_name name) RETURNS boolean
@@ -662,7 +672,7 @@ CREATE FUNCTION steward.unmanage_schema(schema_name name) RETURNS boolean
 	$$;
 COMMENT ON FUNCTION steward.unmanage_schema(name) IS
 	'Remove a schema''s policy; true if it had one. Granted by the extension owner.';
-REVOKE EXECUTE ON FUNCTION steward.manage_schema(name, text, boolean, boolean, boolean, text, text, text, text, text),
+REVOKE EXECUTE ON FUNCTION steward.manage_schema(name, text, boolean, boolean, boolean, text, text, text, text, text, text[]),
 	steward.unmanage_schema(name) FROM PUBLIC;
 
 -- Every naming violation among existing objects of a schema (default: all
@@ -1007,16 +1017,20 @@ CREATE FUNCTION steward.prometheus() RETURNS text
 COMMENT ON FUNCTION steward.prometheus() IS 'The metrics in Prometheus text exposition format';
 
 -- Event triggers: one C dispatcher per event, shared by DDL capture and the
--- conventions.  They write steward's catalogs on behalf of whoever runs DDL.
+-- conventions.  They write steward's catalogs on behalf of whoever runs DDL,
+-- but are not SECURITY DEFINER: the dispatcher first records the statement's
+-- role and search path (names the user wrote are resolved as the statement
+-- resolves them), then becomes the catalog owner with a pinned search_path
+-- itself (src/common/ddl_events.c).
 CREATE FUNCTION steward.on_ddl_command_start() RETURNS event_trigger
 	AS 'MODULE_PATHNAME', 'steward_on_ddl_command_start'
-	LANGUAGE C SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+	LANGUAGE C;
 CREATE FUNCTION steward.on_ddl_command_end() RETURNS event_trigger
 	AS 'MODULE_PATHNAME', 'steward_on_ddl_command_end'
-	LANGUAGE C SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+	LANGUAGE C;
 CREATE FUNCTION steward.on_sql_drop() RETURNS event_trigger
 	AS 'MODULE_PATHNAME', 'steward_on_sql_drop'
-	LANGUAGE C SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+	LANGUAGE C;
 REVOKE EXECUTE ON FUNCTION steward.on_ddl_command_start(), steward.on_ddl_command_end(),
 	steward.on_sql_drop() FROM PUBLIC;
 

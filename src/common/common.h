@@ -20,6 +20,7 @@
 #include "common/compat.h"
 #include "executor/spi.h"
 #include "nodes/pg_list.h"
+#include "nodes/primnodes.h"
 
 #define STEWARD_VERSION "0.1"
 
@@ -108,9 +109,28 @@ typedef bool (*StewardDdlListener) (EventTriggerData *trig, List *objs);
 #define STEWARD_DDL_ORDER_CAPTURE		30
 #define STEWARD_DDL_ORDER_FINGERPRINTS	40
 
+extern void steward_ddl_events_init(void);
 extern void steward_ddl_listen(StewardDdlEvent event, int order, const char *name,
 							   StewardDdlListener listener);
 extern void steward_run_own_ddl(const char *sql);
+extern void steward_run_ddl_as_caller(const char *sql);
 extern bool steward_skipped_schema(const char *schema_name);
+
+/*
+ * Names in the user's statement, resolved as the statement resolves them
+ * (its search path and temporary schema), not under the listeners' pinned
+ * search_path; valid while a listener runs.
+ */
+extern Oid	steward_ddl_relation_oid(const RangeVar *rv);
+extern Oid	steward_ddl_creation_namespace(const RangeVar *rv);
+
+/*
+ * Per-command notes: a slot per listener (taken in its init), holding a
+ * pointer (to TopTransactionContext memory) that lives from the command's
+ * ddl_command_start to its ddl_command_end, or until it fails.
+ */
+#define STEWARD_DDL_NOTE_SLOTS	4
+extern int	steward_ddl_note_slot(void);
+extern void **steward_ddl_note(int slot);
 
 #endif							/* STEWARD_COMMON_H */

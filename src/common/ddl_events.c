@@ -9,19 +9,35 @@
  * affected objects once and hands them to the listeners the concerns
  * registered in their init, in the order their registrations ask for
  * (conventions, injection, capture, fingerprints: see common.h and
- * ARCHITECTURE.md).  The dispatcher knows no concern.  The functions are
- * SECURITY DEFINER (listeners write steward's catalogs for whoever runs
- * DDL) with a fixed search_path, and skip events caused by DDL that
- * pg_steward issues itself through steward_run_own_ddl().
+ * ARCHITECTURE.md).  The dispatcher knows no concern.
+ *
+ * The event-trigger functions are SECURITY INVOKER on purpose: on entry the
+ * dispatcher records the statement's own context -- the role that runs it
+ * and its search path, temporary schema included -- so that listeners can
+ * resolve the names the user wrote exactly as the statement does
+ * (steward_ddl_relation_oid) and run DDL on the user's table with the
+ * user's rights (steward_run_ddl_as_caller).  Only then does it become the
+ * catalog owner with a pinned search_path (as a SECURITY DEFINER function
+ * would) for the listeners, which write steward's catalogs for whoever
+ * runs DDL.  Events caused by DDL that pg_steward issues itself are skipped.
+ *
+ * Each command between its ddl_command_start and ddl_command_end has a
+ * frame on a stack; listeners keep what they note at the start in it
+ * (steward_ddl_note), so a note belongs to exactly one command.  A frame is
+ * popped at the command's end, and dropped with the subtransaction or
+ * transaction that fails before the end.
  *
  *-------------------------------------------------------------------------
  */
 #include "common/common.h"
 
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 
 #define STEWARD_MAX_LISTENERS 8
 
@@ -41,6 +57,32 @@ static int	nlisteners[STEWARD_DDL_NEVENTS];
  * ignored while it is > 0, so such DDL never recurses.
  */
 static int	own_ddl_nesting = 0;
+
+/*
+ * The statement an event belongs to, recorded on entry (in the dispatch
+ * call's memory): the role that runs it and its search path with the
+ * implicit schemas (temporary schema, pg_catalog) where it searches them.
+ */
+typedef struct CallerContext
+{
+	Oid			userid;
+	int			sec_context;
+	List	   *search_path;	/* namespace OIDs, in search order */
+	Oid			creation_namespace; /* where an unqualified CREATE goes */
+}			CallerContext;
+
+static CallerContext * caller = NULL;
+
+/* One DDL command between its start and end events (TopTransactionContext). */
+typedef struct CommandFrame
+{
+	Node	   *parsetree;
+	SubTransactionId subxid;	/* the subtransaction the command started in */
+	void	   *notes[STEWARD_DDL_NOTE_SLOTS];
+}			CommandFrame;
+
+static List *frames = NIL;		/* innermost first */
+static int	nnote_slots = 0;
 
 PG_FUNCTION_INFO_V1(steward_on_ddl_command_start);
 PG_FUNCTION_INFO_V1(steward_on_ddl_command_end);
@@ -91,6 +133,195 @@ steward_run_own_ddl(const char *sql)
 	PG_END_TRY();
 }
 
+
+/*
+ * Run DDL on a user's object (through SPI, which must be connected) as the
+ * role that runs the current DDL command, not as the catalog owner, with
+ * the event triggers not reacting to it.  The search_path stays pinned, so
+ * sql must name everything schema-qualified.
+ */
+void
+steward_run_ddl_as_caller(const char *sql)
+{
+	Oid			save_userid;
+	int			save_sec;
+
+	if (caller == NULL)
+		elog(ERROR, "steward_run_ddl_as_caller called outside a DDL event");
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(caller->userid, caller->sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	PG_TRY();
+	{
+		steward_run_own_ddl(sql);
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(save_userid, save_sec);
+	}
+	PG_END_TRY();
+}
+
+/*
+ * The relation a name in the user's statement denotes, resolved as the
+ * statement resolves it: a qualified name in its schema (pg_temp meaning
+ * the session's temporary schema), an unqualified one along the
+ * statement's search path.  InvalidOid when there is none.  Only valid
+ * while a listener runs.
+ */
+Oid
+steward_ddl_relation_oid(const RangeVar *rv)
+{
+	ListCell   *lc;
+
+	if (rv == NULL || caller == NULL)
+		return InvalidOid;
+	if (rv->schemaname != NULL)
+	{
+		Oid			nsp = LookupNamespaceNoError(rv->schemaname);
+
+		return OidIsValid(nsp) ? get_relname_relid(rv->relname, nsp) : InvalidOid;
+	}
+	foreach(lc, caller->search_path)
+	{
+		Oid			relid = get_relname_relid(rv->relname, lfirst_oid(lc));
+
+		if (OidIsValid(relid))
+			return relid;
+	}
+	return InvalidOid;
+}
+
+/*
+ * The schema a CREATE of rv puts its object in, as the statement decides
+ * it: the named schema, or the statement's creation schema (the first
+ * schema of its search path that exists).  InvalidOid for a temporary
+ * object or when there is none.  Called outside a listener (from a
+ * ProcessUtility hook, which runs in the statement's context), it uses
+ * the current search path.
+ */
+Oid
+steward_ddl_creation_namespace(const RangeVar *rv)
+{
+	Oid			nsp;
+
+	if (rv == NULL || rv->relpersistence == RELPERSISTENCE_TEMP)
+		return InvalidOid;
+	if (rv->schemaname != NULL)
+		nsp = LookupNamespaceNoError(rv->schemaname);
+	else if (caller != NULL)
+		nsp = caller->creation_namespace;
+	else
+	{
+		/* not in a listener: the statement's own context (ProcessUtility) */
+		List	   *path = fetch_search_path(false);
+
+		nsp = path != NIL ? linitial_oid(path) : InvalidOid;
+	}
+	return OidIsValid(nsp) && !isAnyTempNamespace(nsp) ? nsp : InvalidOid;
+}
+
+/*
+ * A slot for a listener's per-command note; called from a concern's init.
+ */
+int
+steward_ddl_note_slot(void)
+{
+	if (nnote_slots >= STEWARD_DDL_NOTE_SLOTS)
+		elog(ERROR, "too many DDL note slots");
+	return nnote_slots++;
+}
+
+/*
+ * The note in slot of the command being dispatched (NULL when none), and
+ * where to set it: a listener at ddl_command_start stores a pointer to
+ * memory it allocated in TopTransactionContext; ddl_command_end of the
+ * same command reads it.  Outside a command both are NULL.
+ */
+void	  **
+steward_ddl_note(int slot)
+{
+	CommandFrame *f;
+
+	if (frames == NIL)
+		return NULL;
+	f = linitial(frames);
+	return &f->notes[slot];
+}
+
+/*
+ * Open a frame for a command at its ddl_command_start.
+ */
+static void
+frame_push(Node *parsetree)
+{
+	MemoryContext oldcxt = MemoryContextSwitchTo(TopTransactionContext);
+	CommandFrame *f = palloc0(sizeof(CommandFrame));
+
+	f->parsetree = parsetree;
+	f->subxid = GetCurrentSubTransactionId();
+	frames = lcons(f, frames);
+	MemoryContextSwitchTo(oldcxt);
+}
+
+/*
+ * Make the frame of parsetree the innermost one, dropping frames above it
+ * (commands whose end never came: they failed inside a PL/pgSQL exception
+ * block's subtransaction that our callback has not seen end yet), and say
+ * whether there is one.  A command without a frame (its start event came
+ * before our event triggers existed, as in CREATE EXTENSION pg_steward)
+ * leaves the stack alone.
+ */
+static bool
+frame_find(Node *parsetree)
+{
+	ListCell   *lc;
+
+	foreach(lc, frames)
+	{
+		if (((CommandFrame *) lfirst(lc))->parsetree == parsetree)
+		{
+			while (linitial(frames) != lfirst(lc))
+				frames = list_delete_first(frames);
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Frames live as long as their command: all go at transaction end, and
+ * those of a subtransaction that aborts go with it.
+ */
+static void
+frames_xact_callback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT ||
+		event == XACT_EVENT_PREPARE)
+		frames = NIL;
+	caller = NULL;
+}
+
+static void
+frames_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						SubTransactionId parentSubid, void *arg)
+{
+	if (event != SUBXACT_EVENT_ABORT_SUB)
+		return;
+	while (frames != NIL && ((CommandFrame *) linitial(frames))->subxid >= mySubid)
+		frames = list_delete_first(frames);
+	caller = NULL;
+}
+
+/*
+ * Called once from _PG_init, before the concerns register their listeners.
+ */
+void
+steward_ddl_events_init(void)
+{
+	RegisterXactCallback(frames_xact_callback, NULL);
+	RegisterSubXactCallback(frames_subxact_callback, NULL);
+}
 
 /*
  * Objects in these schemas are never captured or checked: temporary
@@ -162,17 +393,16 @@ fetch_objects(const char *sql)
 }
 
 /*
- * Call the event's listeners in order.  When one says it changed the
- * objects, read them again (with refetch_sql) for the listeners after it.
- * Nothing is called when the command touched no object we track (except
- * at ddl_command_start, which has none to report).
+ * The listener loop of dispatch(), with SPI connected around it.
  */
 static void
-dispatch(StewardDdlEvent event, EventTriggerData *trig, const char *refetch_sql)
+call_listeners(StewardDdlEvent event, EventTriggerData *trig, const char *refetch_sql)
 {
 	List	   *objs = NIL;
 	int			i;
 
+	if (nlisteners[event] == 0)
+		return;
 	SPI_connect();
 	if (refetch_sql != NULL)
 		objs = fetch_objects(refetch_sql);
@@ -184,6 +414,47 @@ dispatch(StewardDdlEvent event, EventTriggerData *trig, const char *refetch_sql)
 			objs = fetch_objects(refetch_sql);
 	}
 	SPI_finish();
+}
+
+/*
+ * Call the event's listeners in order, as the catalog owner with a pinned
+ * search_path, after recording the statement's own role and search path
+ * (see the file header).  When a listener says it changed the objects,
+ * read them again (with refetch_sql) for the listeners after it.  Nothing
+ * is called when the command touched no object we track (except at
+ * ddl_command_start, which has none to report).  ddl_command_start opens
+ * the command's frame and ddl_command_end closes it.
+ */
+static void
+dispatch(StewardDdlEvent event, EventTriggerData *trig, const char *refetch_sql)
+{
+	CallerContext me;
+	CallerContext *save_caller = caller;
+	StewardCatalogAccess ca;
+	List	   *explicit_path;
+	bool		framed;
+
+	GetUserIdAndSecContext(&me.userid, &me.sec_context);
+	me.search_path = fetch_search_path(true);
+	explicit_path = fetch_search_path(false);
+	me.creation_namespace = explicit_path != NIL ? linitial_oid(explicit_path) : InvalidOid;
+	if (event == STEWARD_DDL_START)
+		frame_push(trig->parsetree);
+	framed = frame_find(trig->parsetree);
+	caller = &me;
+	steward_catalog_enter(&ca);
+	PG_TRY();
+	{
+		call_listeners(event, trig, refetch_sql);
+	}
+	PG_FINALLY();
+	{
+		caller = save_caller;
+	}
+	PG_END_TRY();
+	steward_catalog_leave(&ca);
+	if (event == STEWARD_DDL_END && framed)
+		frames = list_delete_first(frames);
 }
 
 /*

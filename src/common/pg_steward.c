@@ -33,6 +33,7 @@ _PG_init(void)
 {
 	steward_preloaded = process_shared_preload_libraries_in_progress;
 
+	steward_ddl_events_init();
 	steward_conventions_init();
 	steward_migrate_init();
 	steward_drift_init();

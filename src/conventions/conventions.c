@@ -39,7 +39,7 @@
 #include "miscadmin.h"
 #include "naming.h"
 #include "nodes/nodeFuncs.h"
-#include "storage/proc.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
@@ -50,29 +50,27 @@
 
 bool		steward_conventions = true;
 
-/* Children of a table before an ALTER TABLE, in TopTransactionContext. */
-typedef struct AlterSnapshot
-{
-	Oid			relid;
-	List	   *children;		/* OIDs of constraints, indexes, sequences */
-} AlterSnapshot;
-
-static List *alter_snapshots = NIL;
-static LocalTransactionId alter_lxid = InvalidLocalTransactionId;
-
 /*
- * Names the user wrote, collected at ddl_command_start: PostgreSQL turns a
- * CREATE TABLE's table constraints into separate commands in place while
- * executing it, so at ddl_command_end the parse tree no longer has them.
- * Keyed by the parse tree, in TopTransactionContext.
+ * What ddl_command_start notes for its command's ddl_command_end, kept in
+ * the command's frame of the dispatcher (steward_ddl_note), so it belongs
+ * to exactly that command and is gone when the command ends or fails.  In
+ * TopTransactionContext.
+ *
+ * given: the names the user wrote -- PostgreSQL turns a CREATE TABLE's
+ * table constraints into separate commands in place while executing it,
+ * so at ddl_command_end the parse tree no longer has them.
+ * alter_relid/children: a table's constraints, indexes and sequences
+ * before an ALTER TABLE, so that only those the ALTER adds are judged.
  */
-typedef struct GivenNames
+typedef struct CommandNote
 {
-	Node	   *tree;
-	List	   *names;
-} GivenNames;
+	bool		has_given;
+	List	   *given;
+	Oid			alter_relid;
+	List	   *children;
+}			CommandNote;
 
-static List *given_at_start = NIL;
+static int	note_slot = -1;
 
 /*
  * Register steward.conventions and the listeners: conventions first at
@@ -88,12 +86,32 @@ steward_conventions_init(void)
 							 &steward_conventions,
 							 true, PGC_SUSET, 0,
 							 NULL, NULL, NULL);
+	note_slot = steward_ddl_note_slot();
 	steward_ddl_listen(STEWARD_DDL_START, STEWARD_DDL_ORDER_CONVENTIONS, "conventions",
 					   steward_conventions_ddl_start);
 	steward_ddl_listen(STEWARD_DDL_END, STEWARD_DDL_ORDER_CONVENTIONS, "conventions",
 					   steward_conventions_ddl_end);
 	steward_ddl_listen(STEWARD_DDL_END, STEWARD_DDL_ORDER_INJECTION, "injection",
 					   steward_inject_ddl_end);
+	steward_inject_init();
+}
+
+/*
+ * The elements of a text[] Datum (no NULLs) as a list of C strings.
+ */
+static List *
+text_array_to_list(Datum array)
+{
+	Datum	   *elems;
+	int			n;
+	int			i;
+	List	   *result = NIL;
+
+	deconstruct_array(DatumGetArrayTypeP(array), TEXTOID, -1, false, TYPALIGN_INT,
+					  &elems, NULL, &n);
+	for (i = 0; i < n; i++)
+		result = lappend(result, TextDatumGetCString(elems[i]));
+	return result;
 }
 
 /*
@@ -110,6 +128,7 @@ steward_policy_for(Oid nspoid)
 	TupleDesc	desc;
 	StewardPolicy *p;
 	char	   *mode;
+	bool		isnull;
 
 	if (schema == NULL || strcmp(schema, "steward") == 0 || strcmp(schema, "pg_catalog") == 0 ||
 		steward_skipped_schema(schema))
@@ -117,7 +136,7 @@ steward_policy_for(Oid nspoid)
 	values[0] = DirectFunctionCall1(namein, CStringGetDatum(schema));
 	if (steward_exec_cached("SELECT table_prefix, plural_tables, inject_columns, audit, mode, "
 							"  id_column::text, created_column::text, updated_column::text, "
-							"  href_template "
+							"  href_template, inject_exclude "
 							"FROM steward.schema_policies WHERE schema_name = $1",
 							1, types, values, NULL, SPI_OK_SELECT) == 0)
 		return NULL;
@@ -137,6 +156,7 @@ steward_policy_for(Oid nspoid)
 	p->created_column = SPI_getvalue(tup, desc, 7);
 	p->updated_column = SPI_getvalue(tup, desc, 8);
 	p->href_template = SPI_getvalue(tup, desc, 9);
+	p->inject_exclude = text_array_to_list(SPI_getbinval(tup, desc, 10, &isnull));
 	return p;
 }
 
@@ -321,6 +341,11 @@ given_names(Node *tree)
 	}
 	else if (IsA(tree, IndexStmt) && ((IndexStmt *) tree)->idxname)
 		names = lappend(names, ((IndexStmt *) tree)->idxname);
+	else if (IsA(tree, CreateSchemaStmt))
+	{
+		foreach(lc, ((CreateSchemaStmt *) tree)->schemaElts)
+			names = list_concat(names, given_names(lfirst(lc)));
+	}
 	return names;
 }
 
@@ -583,69 +608,47 @@ check_relation_name(StewardPolicy *p, Oid relid, const char *name)
 }
 
 /*
- * Forget what an earlier transaction noted at ddl_command_start.
+ * This command's note, created (in TopTransactionContext) when create is
+ * true; NULL outside a command or when nothing was noted.
  */
-static void
-start_notes_reset(void)
+static CommandNote *
+command_note(bool create)
 {
-	if (alter_lxid != StewardMyLocalTransactionId())
-	{
-		alter_snapshots = NIL;
-		given_at_start = NIL;
-		alter_lxid = StewardMyLocalTransactionId();
-	}
+	void	  **slot = steward_ddl_note(note_slot);
+
+	if (slot == NULL)
+		return NULL;
+	if (*slot == NULL && create)
+		*slot = MemoryContextAllocZero(TopTransactionContext, sizeof(CommandNote));
+	return *slot;
 }
 
 /*
- * The names noted for this parse tree at ddl_command_start (removing the
- * note), or those still in the tree when none was noted.
+ * The names noted at this command's ddl_command_start, or those still in
+ * the tree when none were noted.
  */
 static List *
 take_given_names(Node *tree)
 {
-	ListCell   *lc;
+	CommandNote *note = command_note(false);
 
-	if (alter_lxid == StewardMyLocalTransactionId())
-	{
-		foreach(lc, given_at_start)
-		{
-			GivenNames *g = lfirst(lc);
-
-			if (g->tree == tree)
-			{
-				List	   *names = g->names;
-
-				given_at_start = foreach_delete_current(given_at_start, lc);
-				return names;
-			}
-		}
-	}
+	if (note != NULL && note->has_given)
+		return note->given;
 	return given_names(tree);
 }
 
 /*
- * Pop the snapshot ddl_command_start took of relid's children.
+ * The children relid had before this command (an ALTER TABLE), noted at
+ * its ddl_command_start; NIL when nothing was noted for it.
  */
 static List *
 take_snapshot(Oid relid)
 {
-	ListCell   *lc;
+	CommandNote *note = command_note(false);
 
-	if (alter_lxid != StewardMyLocalTransactionId())
+	if (note == NULL || note->alter_relid != relid)
 		return NIL;
-	foreach(lc, alter_snapshots)
-	{
-		AlterSnapshot *s = lfirst(lc);
-
-		if (s->relid == relid)
-		{
-			List	   *children = s->children;
-
-			alter_snapshots = foreach_delete_current(alter_snapshots, lc);
-			return children ? children : list_make1_oid(InvalidOid);
-		}
-	}
-	return NIL;
+	return note->children ? note->children : list_make1_oid(InvalidOid);
 }
 
 /*
@@ -750,6 +753,91 @@ judge_relation(StewardPolicy *p, Node *tree, Oid relid, List *given)
 }
 
 /*
+ * Does this command bring existing tables into a schema (ALTER TABLE ...
+ * SET SCHEMA, ALTER SCHEMA ... RENAME) or create tables as elements of
+ * CREATE SCHEMA?  Those tables get a created table's treatment.
+ */
+static bool
+brings_tables(Node *tree)
+{
+	return IsA(tree, CreateSchemaStmt) ||
+		(IsA(tree, AlterObjectSchemaStmt) &&
+		 ((AlterObjectSchemaStmt *) tree)->objectType == OBJECT_TABLE) ||
+		(IsA(tree, RenameStmt) && ((RenameStmt *) tree)->renameType == OBJECT_SCHEMA);
+}
+
+/*
+ * The tables (plain and partitioned, no partitions) a command created or
+ * brought into a schema: those it reported, or for a renamed schema every
+ * table in it.  Each once, in a stable order.
+ */
+List *
+steward_command_tables(EventTriggerData *trig, List *objs)
+{
+	Node	   *tree = trig->parsetree;
+	List	   *tables = NIL;
+	ListCell   *lc;
+
+	if (IsA(tree, RenameStmt) && ((RenameStmt *) tree)->renameType == OBJECT_SCHEMA)
+	{
+		Oid			types[1] = {OIDOID};
+		Datum		values[1];
+		uint64		i;
+
+		values[0] = ObjectIdGetDatum(get_namespace_oid(((RenameStmt *) tree)->newname, false));
+		steward_exec_cached("SELECT oid FROM pg_catalog.pg_class WHERE relnamespace = $1 "
+							"  AND relkind IN ('r', 'p') AND NOT relispartition ORDER BY oid",
+							1, types, values, NULL, SPI_OK_SELECT);
+		for (i = 0; i < SPI_processed; i++)
+		{
+			bool		isnull;
+
+			tables = lappend_oid(tables, DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+																		SPI_tuptable->tupdesc, 1,
+																		&isnull)));
+		}
+		return tables;
+	}
+	foreach(lc, objs)
+	{
+		DdlObject  *o = lfirst(lc);
+		char		relkind;
+
+		if (o->classid != RelationRelationId || o->objsubid != 0 ||
+			list_member_oid(tables, o->objid))
+			continue;
+		relkind = get_rel_relkind(o->objid);
+		if (relkind == RELKIND_RELATION || relkind == RELKIND_PARTITIONED_TABLE)
+			tables = lappend_oid(tables, o->objid);
+	}
+	return tables;
+}
+
+/*
+ * Tables that arrive in a managed schema, or are created by CREATE SCHEMA's
+ * elements: judged as created tables -- their names and columns per the
+ * mode, their constraints, indexes and sequences renamed to the standard
+ * unless the user named them in this command.  Returns true when it renamed.
+ */
+static bool
+judge_brought_tables(EventTriggerData *trig, List *objs)
+{
+	List	   *given = IsA(trig->parsetree, CreateSchemaStmt) ?
+		take_given_names(trig->parsetree) : NIL;
+	List	   *tables = steward_command_tables(trig, objs);
+	ListCell   *lc;
+	bool		renamed = false;
+	StewardPolicy *p;
+
+	foreach(lc, tables)
+	{
+		if (steward_relation_managed(lfirst_oid(lc), &p))
+			renamed |= judge_created(p, lfirst_oid(lc), given);
+	}
+	return renamed;
+}
+
+/*
  * The ddl_command_end listener: check and fix what the command created or
  * renamed.  Returns true when it renamed objects (the dispatcher re-reads
  * identities for the listeners after it).
@@ -776,9 +864,14 @@ steward_conventions_ddl_end(EventTriggerData *trig, List *objs)
 		case T_AlterTableStmt:
 		case T_RenameStmt:
 			break;
+		case T_CreateSchemaStmt:
+		case T_AlterObjectSchemaStmt:
+			return brings_tables(tree) && judge_brought_tables(trig, objs);
 		default:
 			return false;
 	}
+	if (brings_tables(tree))
+		return judge_brought_tables(trig, objs);
 	given = take_given_names(tree);
 	foreach(lc, objs)
 	{
@@ -830,18 +923,17 @@ static void
 note_given_names(Node *tree)
 {
 	List	   *names = given_names(tree);
+	CommandNote *note = command_note(true);
 	MemoryContext oldcxt;
-	GivenNames *g;
 	ListCell   *nc;
 
-	start_notes_reset();
+	if (note == NULL)
+		return;
 	oldcxt = MemoryContextSwitchTo(TopTransactionContext);
-	g = palloc(sizeof(GivenNames));
-	g->tree = tree;
-	g->names = NIL;
+	note->has_given = true;
+	note->given = NIL;
 	foreach(nc, names)
-		g->names = lappend(g->names, pstrdup(lfirst(nc)));
-	given_at_start = lappend(given_at_start, g);
+		note->given = lappend(note->given, pstrdup(lfirst(nc)));
 	MemoryContextSwitchTo(oldcxt);
 }
 
@@ -853,7 +945,7 @@ note_given_names(Node *tree)
 static void
 check_concurrent_index(IndexStmt *stmt)
 {
-	Oid			relid = RangeVarGetRelid(stmt->relation, NoLock, true);
+	Oid			relid = steward_ddl_relation_oid(stmt->relation);
 	List	   *cols = NIL;
 	ListCell   *lc;
 	char	   *standard;
@@ -889,19 +981,17 @@ check_concurrent_index(IndexStmt *stmt)
 static void
 note_alter_snapshot(AlterTableStmt *stmt)
 {
-	Oid			relid = RangeVarGetRelid(stmt->relation, NoLock, true);
-	AlterSnapshot *s;
+	Oid			relid = steward_ddl_relation_oid(stmt->relation);
+	CommandNote *note;
 	MemoryContext oldcxt;
 	StewardPolicy *p;
 
-	if (!OidIsValid(relid) || !steward_relation_managed(relid, &p))
+	if (!OidIsValid(relid) || !steward_relation_managed(relid, &p) ||
+		(note = command_note(true)) == NULL)
 		return;
-	start_notes_reset();
 	oldcxt = MemoryContextSwitchTo(TopTransactionContext);
-	s = palloc(sizeof(AlterSnapshot));
-	s->relid = relid;
-	s->children = table_children(relid);
-	alter_snapshots = lappend(alter_snapshots, s);
+	note->alter_relid = relid;
+	note->children = table_children(relid);
 	MemoryContextSwitchTo(oldcxt);
 }
 
@@ -916,9 +1006,10 @@ steward_conventions_ddl_start(EventTriggerData *trig, List *objs)
 	Node	   *tree = trig->parsetree;
 
 	if (!steward_conventions || creating_extension ||
-		!(IsA(tree, IndexStmt) || IsA(tree, AlterTableStmt) || IsA(tree, CreateStmt)))
+		!(IsA(tree, IndexStmt) || IsA(tree, AlterTableStmt) || IsA(tree, CreateStmt) ||
+		  IsA(tree, CreateSchemaStmt)))
 		return false;
-	if (IsA(tree, CreateStmt) || IsA(tree, AlterTableStmt))
+	if (IsA(tree, CreateStmt) || IsA(tree, AlterTableStmt) || IsA(tree, CreateSchemaStmt))
 		note_given_names(tree);
 	if (IsA(tree, IndexStmt) && ((IndexStmt *) tree)->concurrent && ((IndexStmt *) tree)->idxname)
 		check_concurrent_index((IndexStmt *) tree);
