@@ -5,6 +5,17 @@ COMMENT ON SCHEMA steward IS 'pg_steward: conventions, migrations, injected colu
 -- Everyone may look into the schema; each object's own grants decide the rest.
 GRANT USAGE ON SCHEMA steward TO PUBLIC;
 
+-- Break-glass for guarded schemas (manage_schema(..., ddl => 'migrations')):
+-- members of this role may SET steward.allow_ddl = on.  Roles are shared by
+-- the cluster, so an existing one (another database's extension) is kept.
+DO $$
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'steward_ddl_admin') THEN
+		CREATE ROLE steward_ddl_admin NOLOGIN;
+	END IF;
+END
+$$;
+
 CREATE FUNCTION steward.version() RETURNS text
 	AS 'MODULE_PATHNAME', 'steward_version'
 	LANGUAGE C STRICT STABLE PARALLEL SAFE;
@@ -271,7 +282,8 @@ CREATE TABLE steward.ddl_log (
 	application_name text,
 	module		text,
 	version		text,
-	extension	name
+	extension	name,
+	break_glass	boolean NOT NULL DEFAULT false	-- run with steward.allow_ddl in a guarded schema
 );
 CREATE INDEX ix_ddl_log_schema_name ON steward.ddl_log (schema_name, id);
 COMMENT ON TABLE steward.ddl_log IS
@@ -507,7 +519,8 @@ CREATE FUNCTION steward.check(module text DEFAULT NULL)
 		SELECT mo.module, d.object_type, d.object_identity,
 			   (array_agg(d.command_tag ORDER BY d.id))[1] AS first_tag,
 			   (array_agg(d.command_tag ORDER BY d.id DESC))[1] AS last_tag,
-			   (array_agg(d.by_user ORDER BY d.id DESC))[1] AS last_by
+			   (array_agg(d.by_user ORDER BY d.id DESC))[1] ||
+				   CASE WHEN bool_or(d.break_glass) THEN ' (break-glass)' ELSE '' END AS last_by
 		  FROM mods mo JOIN steward.ddl_log d ON d.schema_name = mo.schema_name AND d.id > mo.watermark
 		 WHERE d.module IS NULL AND d.extension IS NULL
 		   AND d.object_type NOT IN ('table', 'table column', 'index', 'table constraint', 'view',
@@ -524,7 +537,8 @@ CREATE FUNCTION steward.check(module text DEFAULT NULL)
 		 WHERE NOT (o.first_tag LIKE 'CREATE%' AND o.last_tag LIKE 'DROP%'))
 	SELECT dr.module, dr.object_type, dr.object_identity, dr.change,
 		   concat_ws('; ', dr.detail,
-			   (SELECT format('last DDL outside migrations: %s by %s', l.command_tag, l.by_user)
+			   (SELECT format('last DDL outside migrations: %s by %s%s', l.command_tag, l.by_user,
+							  CASE WHEN l.break_glass THEN ' (break-glass)' ELSE '' END)
 				  FROM steward.ddl_log l, mods mo
 				 WHERE mo.module = dr.module AND l.id > mo.watermark AND l.module IS NULL
 				   AND l.extension IS NULL AND l.object_identity = dr.object_identity
@@ -592,6 +606,8 @@ CREATE TABLE steward.schema_policies (
 	-- LIKE patterns of table names that get no injected columns
 	inject_exclude	text[] NOT NULL DEFAULT '{}'
 		CHECK (array_position(inject_exclude, NULL) IS NULL),
+	-- 'migrations': DDL on the schema's objects only inside steward migrations
+	ddl				text NOT NULL DEFAULT 'any' CHECK (ddl IN ('any', 'migrations')),
 	updated_at		timestamptz NOT NULL DEFAULT now()
 );
 COMMENT ON TABLE steward.schema_policies IS 'Per-schema naming and injection policies; schemas without a row are left alone';
@@ -606,7 +622,8 @@ CREATE FUNCTION steward.manage_schema(schema_name name, table_prefix text DEFAUL
 									  created_column text DEFAULT 'created',
 									  updated_column text DEFAULT 'updated',
 									  href_template text DEFAULT '/{table}/{id}',
-									  inject_exclude text[] DEFAULT '{}')
+									  inject_exclude text[] DEFAULT '{}',
+									  ddl text DEFAULT 'any')
 	RETURNS steward.schema_policies
 	LANGUAGE plpgsql SECURITY DEFINER
 	SET search_path = pg_catalog, pg_temp
@@ -638,29 +655,34 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'Column names are lower snake_case, e.g. ''id'', ''created'', ''updated''.';
 	END IF;
+	IF ddl IS NULL OR ddl NOT IN ('any', 'migrations') THEN
+		RAISE EXCEPTION 'invalid ddl "%"', ddl
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Use any (DDL from anywhere) or migrations (DDL only inside steward migrations).';
+	END IF;
 	IF array_position(inject_exclude, NULL) IS NOT NULL THEN
 		RAISE EXCEPTION 'inject_exclude must not contain NULL'
 			USING ERRCODE = 'null_value_not_allowed',
 				  HINT = 'List LIKE patterns of table names, e.g. ARRAY[''aux_alembic_version'', ''%_links''].';
 	END IF;
 	INSERT INTO steward.schema_policies AS p (schema_name, table_prefix, plural_tables, inject_columns,
-			audit, mode, id_column, created_column, updated_column, href_template, inject_exclude)
+			audit, mode, id_column, created_column, updated_column, href_template, inject_exclude, ddl)
 	VALUES (manage_schema.schema_name, coalesce(manage_schema.table_prefix, ''),
 			coalesce(manage_schema.plural_tables, true), coalesce(manage_schema.inject_columns, true),
 			coalesce(manage_schema.audit, true), manage_schema.mode, manage_schema.id_column,
 			manage_schema.created_column, manage_schema.updated_column, manage_schema.href_template,
-			coalesce(manage_schema.inject_exclude, '{}'))
+			coalesce(manage_schema.inject_exclude, '{}'), manage_schema.ddl)
 	ON CONFLICT ON CONSTRAINT schema_policies_pkey DO UPDATE SET
 		table_prefix = excluded.table_prefix, plural_tables = excluded.plural_tables,
 		inject_columns = excluded.inject_columns, audit = excluded.audit, mode = excluded.mode,
 		id_column = excluded.id_column, created_column = excluded.created_column,
 		updated_column = excluded.updated_column, href_template = excluded.href_template,
-		inject_exclude = excluded.inject_exclude, updated_at = now()
+		inject_exclude = excluded.inject_exclude, ddl = excluded.ddl, updated_at = now()
 	RETURNING * INTO result;
 	RETURN result;
 END
 $$;
-COMMENT ON FUNCTION steward.manage_schema(name, text, boolean, boolean, boolean, text, text, text, text, text, text[]) IS
+COMMENT ON FUNCTION steward.manage_schema(name, text, boolean, boolean, boolean, text, text, text, text, text, text[], text) IS
 	'Create or replace the naming and injection policy of a schema. Granted by the extension owner.';
 
 CREATE FUNCTION steward.unmanage_schema(schema_name name) RETURNS boolean
@@ -672,7 +694,7 @@ CREATE FUNCTION steward.unmanage_schema(schema_name name) RETURNS boolean
 	$$;
 COMMENT ON FUNCTION steward.unmanage_schema(name) IS
 	'Remove a schema''s policy; true if it had one. Granted by the extension owner.';
-REVOKE EXECUTE ON FUNCTION steward.manage_schema(name, text, boolean, boolean, boolean, text, text, text, text, text, text[]),
+REVOKE EXECUTE ON FUNCTION steward.manage_schema(name, text, boolean, boolean, boolean, text, text, text, text, text, text[], text),
 	steward.unmanage_schema(name) FROM PUBLIC;
 
 -- Every naming violation among existing objects of a schema (default: all

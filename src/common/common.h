@@ -101,9 +101,11 @@ typedef bool (*StewardDdlListener) (EventTriggerData *trig, List *objs);
 
 /*
  * Listener order within one event (lower runs first); documented in
- * ARCHITECTURE.md.  Conventions rename before anything records a name,
+ * ARCHITECTURE.md.  The guard refuses before anything else runs,
+ * conventions rename before anything records a name,
  * injection adds columns before capture and fingerprints read the table.
  */
+#define STEWARD_DDL_ORDER_GUARD			5
 #define STEWARD_DDL_ORDER_CONVENTIONS	10
 #define STEWARD_DDL_ORDER_INJECTION		20
 #define STEWARD_DDL_ORDER_CAPTURE		30

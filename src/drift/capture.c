@@ -121,11 +121,11 @@ steward_capture_init(void)
 bool
 steward_capture_objects(EventTriggerData *trig, List *objs)
 {
-	Oid			types[10] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
-	TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
-	Datum		values[10];
-	char		nulls[10];
-	const char *args[10];
+	Oid			types[11] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+	TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[11];
+	char		nulls[11];
+	const char *args[11];
 	char	   *extension = NULL;
 	ListCell   *lc;
 	int			i;
@@ -140,6 +140,8 @@ steward_capture_objects(EventTriggerData *trig, List *objs)
 	args[6] = application_name;
 	args[7] = steward_migration_module();
 	args[8] = steward_migration_version();
+	/* break-glass: allowed by steward.allow_ddl outside a migration */
+	args[10] = steward_allow_ddl && args[7] == NULL ? "true" : "false";
 	foreach(lc, objs)
 	{
 		DdlObject  *o = lfirst(lc);
@@ -151,16 +153,17 @@ steward_capture_objects(EventTriggerData *trig, List *objs)
 		/* the extension object itself is reported after its script ran */
 		args[9] = (o->object_type && strcmp(o->object_type, "extension") == 0) ?
 			o->object_identity : extension;
-		for (i = 0; i < 10; i++)
+		for (i = 0; i < 11; i++)
 		{
 			values[i] = args[i] ? CStringGetTextDatum(args[i]) : (Datum) 0;
 			nulls[i] = args[i] ? ' ' : 'n';
 		}
 		steward_exec_cached("INSERT INTO steward.ddl_log (command_tag, object_type, schema_name, "
 							"  object_identity, command, by_user, application_name, module, "
-							"  version, extension) "
-							"VALUES ($1, $2, $3::name, $4, $5, $6::name, $7, $8, $9, $10::name)",
-							10, types, values, nulls, SPI_OK_INSERT);
+							"  version, extension, break_glass) "
+							"VALUES ($1, $2, $3::name, $4, $5, $6::name, $7, $8, $9, $10::name, "
+							"  $11::boolean)",
+							11, types, values, nulls, SPI_OK_INSERT);
 	}
 	return false;
 }

@@ -17,7 +17,8 @@ static const StewardMigrationListener fingerprint_listener = {
 };
 
 /*
- * Called once from _PG_init.  Capture records every DDL command after the
+ * Called once from _PG_init.  The guard judges first (a refused command
+ * needs no other work); capture records every DDL command after the
  * conventions and injection have given objects their final names; the
  * fingerprints note what a running migration touched last.
  */
@@ -25,6 +26,10 @@ void
 steward_drift_init(void)
 {
 	steward_capture_init();
+	steward_guard_init();
+	steward_ddl_listen(STEWARD_DDL_START, STEWARD_DDL_ORDER_GUARD, "guard", steward_guard_start);
+	steward_ddl_listen(STEWARD_DDL_END, STEWARD_DDL_ORDER_GUARD, "guard", steward_guard_objects);
+	steward_ddl_listen(STEWARD_DDL_DROP, STEWARD_DDL_ORDER_GUARD, "guard", steward_guard_objects);
 	steward_ddl_listen(STEWARD_DDL_END, STEWARD_DDL_ORDER_CAPTURE, "capture",
 					   steward_capture_objects);
 	steward_ddl_listen(STEWARD_DDL_DROP, STEWARD_DDL_ORDER_CAPTURE, "capture",

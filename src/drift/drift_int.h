@@ -15,6 +15,12 @@
 extern void steward_capture_init(void);
 extern bool steward_capture_objects(EventTriggerData *trig, List *objs);
 
+/* guard.c */
+extern bool steward_allow_ddl;
+extern void steward_guard_init(void);
+extern bool steward_guard_start(EventTriggerData *trig, List *objs);
+extern bool steward_guard_objects(EventTriggerData *trig, List *objs);
+
 /* fingerprint.c */
 extern void steward_fingerprint_begin(void);
 extern bool steward_fingerprint_on_end(EventTriggerData *trig, List *objs);
