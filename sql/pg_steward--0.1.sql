@@ -552,6 +552,66 @@ COMMENT ON FUNCTION steward.check(text) IS
 	'Drift: objects whose live fingerprint differs from what migrations left, and DDL outside migrations. Empty = clean.';
 REVOKE EXECUTE ON FUNCTION steward.check(text) FROM PUBLIC;
 
+-- Known inverses of captured DDL (src/drift/inverse.c).
+CREATE FUNCTION steward.inverse_sql(sql text) RETURNS text
+	AS 'MODULE_PATHNAME', 'steward_inverse_sql'
+	LANGUAGE C STRICT IMMUTABLE;
+COMMENT ON FUNCTION steward.inverse_sql(text) IS
+	'The statements that undo sql (CREATE -> DROP, ADD COLUMN/CONSTRAINT -> DROP, RENAME -> back), last first; NULL when one has no known inverse';
+
+-- Turn the DDL run outside migrations in a module's schema since its last
+-- migration into a registered, applied migration.  Not a hot path: SQL.
+CREATE FUNCTION steward.capture(module text, version text, description text DEFAULT NULL)
+	RETURNS text
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	schema name;
+	watermark bigint;
+	up text;
+BEGIN
+	SELECT m.schema_name INTO schema FROM steward.modules m WHERE m.module = capture.module;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'module "%" is not defined', capture.module
+			USING ERRCODE = 'undefined_object', HINT = 'Define it with steward.define_module() first.';
+	END IF;
+	IF EXISTS (SELECT 1 FROM steward.status(capture.module) st WHERE st.state = 'pending') THEN
+		RAISE EXCEPTION 'module "%" has pending migrations', capture.module
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  HINT = 'Apply them with steward.upgrade() first: capture records what was done outside migrations since the last one.';
+	END IF;
+	SELECT greatest((SELECT max(l.id) FROM steward.ddl_log l WHERE l.module = capture.module),
+					(SELECT max((e.detail->>'ddl_log_id')::bigint) FROM steward.migration_events e
+					  WHERE e.module = capture.module AND e.event = 'baseline'), 0)
+	  INTO watermark;
+	-- one row per object: a statement is a run of rows of one transaction
+	-- with the same text
+	WITH rows AS (
+		SELECT l.id, l.command,
+			   (lag(l.txid) OVER w IS DISTINCT FROM l.txid OR
+				lag(l.command) OVER w IS DISTINCT FROM l.command) AS first
+		  FROM steward.ddl_log l
+		 WHERE l.schema_name = schema AND l.id > watermark AND l.module IS NULL
+		   AND l.extension IS NULL AND l.command IS NOT NULL
+		WINDOW w AS (ORDER BY l.id))
+	SELECT string_agg(rtrim(r.command, E' \t\n;') || ';', E'\n' ORDER BY r.id) INTO up
+	  FROM rows r WHERE r.first;
+	IF up IS NULL THEN
+		RAISE EXCEPTION 'nothing to capture in schema "%"', schema
+			USING ERRCODE = 'no_data_found',
+				  HINT = 'No DDL ran outside migrations since the last migration of this module.';
+	END IF;
+	PERFORM steward.register(capture.module, capture.version, up, steward.inverse_sql(up),
+							 coalesce(capture.description, 'captured'));
+	PERFORM steward.stamp(capture.module, capture.version);
+	RETURN up;
+END
+$$;
+COMMENT ON FUNCTION steward.capture(text, text, text) IS
+	'Turn the DDL run outside migrations in the module''s schema since its last migration into a registered, applied migration; returns its up_sql';
+REVOKE EXECUTE ON FUNCTION steward.capture(text, text, text) FROM PUBLIC;
+
 /* ------------------------------------------------------------------------
  * Naming conventions (DESIGN.md section 1)
  * ------------------------------------------------------------------------ */
