@@ -163,3 +163,22 @@ SELECT command, rows, sqlstate, left(query, 60) AS query FROM steward.recent_que
 SELECT * FROM steward.metrics_info();
 \echo '-- Prometheus text exposition (first lines)'
 SELECT line FROM regexp_split_to_table(steward.prometheus(), E'\n') WITH ORDINALITY AS l(line, n) WHERE n <= 8 ORDER BY n;
+
+\echo
+\echo '== 19. Safe schema changes: a guarded schema refuses ad-hoc DDL, break-glass, then capture'
+CREATE SCHEMA ledger;
+SELECT schema_name, ddl FROM steward.manage_schema('ledger', table_prefix => 'aux_', ddl => 'migrations');
+SELECT steward.define_module('ledger', 'ledger');
+SELECT steward.migrate('ledger', '1', 'CREATE TABLE {{schema}}.aux_entries (amount numeric NOT NULL)');
+\set ON_ERROR_STOP off
+ALTER TABLE ledger.aux_entries ADD COLUMN memo text;
+\set ON_ERROR_STOP on
+\echo '-- on call, a member of steward_ddl_admin (here the superuser) breaks glass'
+SET steward.allow_ddl = on;
+ALTER TABLE ledger.aux_entries ADD COLUMN memo text;
+RESET steward.allow_ddl;
+SELECT object_identity, change, detail FROM steward.check('ledger');
+\echo '-- the hotfix becomes migration 2 (with its down script), and check is clean'
+SELECT steward.capture('ledger', '2', 'hotfix: memo');
+SELECT version, description, state FROM steward.status('ledger');
+SELECT count(*) AS drift FROM steward.check('ledger');
