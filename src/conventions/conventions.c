@@ -39,6 +39,7 @@
 #include "miscadmin.h"
 #include "naming.h"
 #include "nodes/nodeFuncs.h"
+#include "storage/lmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -796,6 +797,9 @@ steward_command_tables(EventTriggerData *trig, List *objs)
 																		SPI_tuptable->tupdesc, 1,
 																		&isnull)));
 		}
+		/* renaming the schema locked none of them: judge them locked */
+		foreach(lc, tables)
+			LockRelationOid(lfirst_oid(lc), AccessShareLock);
 		return tables;
 	}
 	foreach(lc, objs)
