@@ -307,15 +307,27 @@ SELECT pg_catalog.pg_extension_config_dump('steward.fingerprints', '');
 -- Fingerprint rows of the given objects, one array of OIDs per catalog:
 -- a canonical JSON definition built only from names and deparsed SQL, never
 -- OIDs, so that a dump and restore of the same schema gives the same hash.
--- Every filter is "oid = ANY (...)", an index scan, so fingerprinting the
--- few objects one migration touched stays cheap however big the database.
--- Objects of extensions, of steward, of pg_toast and temporary ones are left out.
+-- Defaults, constraints and indexes are compared by their deparsed
+-- definition: dropping a table and creating it again the same way gives
+-- the same fingerprints.  Every filter is "oid = ANY (...)", an index scan,
+-- so fingerprinting the few objects one migration touched stays cheap
+-- however big the database.  The settings that change how constants are
+-- deparsed (a timestamptz in a CHECK, a date in a partition bound or a
+-- default) are pinned, so that a migration run in one time zone and a
+-- check() in another see the same text.  Objects of extensions, of
+-- steward, of pg_toast and temporary ones are left out.
 CREATE FUNCTION steward.fingerprint_rows(rels oid[], cons oid[], trgs oid[], procs oid[], types oid[])
 	RETURNS TABLE (schema_name name, object_type text, object_identity text,
 				   hash text, definition jsonb, objid oid, table_oid oid)
 	LANGUAGE plpgsql STABLE
 	SET search_path = pg_catalog, pg_temp
 	SET plan_cache_mode = force_generic_plan
+	SET TimeZone = 'UTC'
+	SET DateStyle = 'ISO, YMD'
+	SET IntervalStyle = 'postgres'
+	SET extra_float_digits = 1
+	SET bytea_output = 'hex'
+	SET lc_monetary = 'C'
 	AS $$
 BEGIN
 	RETURN QUERY
@@ -402,7 +414,7 @@ BEGIN
 							 FROM pg_enum e WHERE e.enumtypid = t.oid),
 				'base', CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) END,
 				'not_null', CASE WHEN t.typtype = 'd' THEN t.typnotnull END,
-				'default', t.typdefault,
+				'default', pg_get_expr(t.typdefaultbin, 0),
 				'checks', (SELECT jsonb_agg(k.conname || ': ' || pg_get_constraintdef(k.oid) ORDER BY k.conname)
 							 FROM pg_constraint k WHERE k.contypid = t.oid AND k.contype <> 'n'),
 				'subtype', (SELECT format_type(r.rngsubtype, NULL) FROM pg_range r WHERE r.rngtypid = t.oid)))
@@ -502,7 +514,10 @@ CREATE FUNCTION steward.check(module text DEFAULT NULL)
 		 WHERE l.hash IS DISTINCT FROM s.hash),
 	-- DDL outside migrations on objects that have no fingerprint kind
 	-- (statistics, text search objects, ...): reported unless created and
-	-- dropped again
+	-- dropped again.  Objects that are part of a fingerprint (columns of
+	-- every kind of relation, column defaults, domain constraints) are
+	-- judged by that fingerprint: a DROP TABLE logs its defaults as
+	-- dropped, and a CREATE TABLE that puts them back logs no default.
 	outside AS (
 		SELECT mo.module, d.object_type, d.object_identity,
 			   (array_agg(d.command_tag ORDER BY d.id))[1] AS first_tag,
@@ -510,10 +525,11 @@ CREATE FUNCTION steward.check(module text DEFAULT NULL)
 			   (array_agg(d.by_user ORDER BY d.id DESC))[1] AS last_by
 		  FROM mods mo JOIN steward.ddl_log d ON d.schema_name = mo.schema_name AND d.id > mo.watermark
 		 WHERE d.module IS NULL AND d.extension IS NULL
-		   AND d.object_type NOT IN ('table', 'table column', 'index', 'table constraint', 'view',
+		   AND d.object_type NOT IN ('table', 'index', 'table constraint', 'view',
 									 'materialized view', 'sequence', 'foreign table', 'composite type',
 									 'function', 'procedure', 'trigger', 'type', 'domain',
-									 'domain constraint', 'schema', 'policy', 'rule')
+									 'domain constraint', 'schema', 'policy', 'rule', 'default value')
+		   AND d.object_type NOT LIKE '% column'
 		 GROUP BY mo.module, d.object_type, d.object_identity),
 	unprinted AS (
 		SELECT o.module, o.object_type, o.object_identity,
