@@ -149,7 +149,7 @@ CREATE FUNCTION steward.stamp(module text, version text) RETURNS void
 	AS 'MODULE_PATHNAME', 'steward_stamp'
 	LANGUAGE C;
 COMMENT ON FUNCTION steward.stamp(text, text) IS
-	'Mark the database as being at version without running anything. Granted to migration roles.';
+	'Mark the database as being at version (registered or not) without running anything. Granted to migration roles.';
 
 CREATE FUNCTION steward.repair(module text, version text, reason text,
 								up_sql text DEFAULT NULL, down_sql text DEFAULT NULL) RETURNS void
@@ -192,6 +192,8 @@ CREATE FUNCTION steward.status(module text DEFAULT NULL)
 	SELECT coalesce(s.module, m.module), coalesce(s.version, m.version),
 		   coalesce(s.description, m.description),
 		   CASE WHEN m.version IS NULL THEN 'pending'
+				-- stamped at a version without a script (or a script registered later)
+				WHEN m.baseline AND m.checksum IS NULL THEN 'baseline'
 				WHEN s.version IS NULL THEN 'missing'
 				WHEN m.checksum IS DISTINCT FROM s.checksum AND m.checksum IS NOT NULL THEN 'changed'
 				WHEN m.baseline THEN 'baseline'
@@ -229,7 +231,8 @@ CREATE FUNCTION steward.validate(module text DEFAULT NULL)
 		 WHERE m.checksum IS NOT NULL AND m.checksum <> s.checksum
 		UNION ALL
 		SELECT m.module, m.version, 'missing: applied but no script is registered'
-		  FROM m WHERE NOT EXISTS (SELECT 1 FROM s WHERE s.module = m.module AND s.version = m.version)
+		  FROM m WHERE NOT (m.baseline AND m.checksum IS NULL)	-- stamped without a script
+		   AND NOT EXISTS (SELECT 1 FROM s WHERE s.module = m.module AND s.version = m.version)
 		UNION ALL
 		SELECT s.module, s.version, 'gap: pending but a higher version is applied'
 		  FROM s JOIN top USING (module)
