@@ -165,6 +165,10 @@ lock_target(Oid classid, Oid objid, HeapTuple tup)
 	return l;
 }
 
+/*
+ * Take (and below, release) the ACCESS SHARE lock of lock_target(): on a
+ * relation as reading it would, on a function or type as DROP locks them.
+ */
 static void
 deparse_lock(DeparseLock l)
 {
@@ -275,6 +279,7 @@ typedef struct DomainCheck
 	char	   *text;
 } DomainCheck;
 
+/* list_sort comparator: domain checks by name, as ORDER BY conname sorts. */
 static int
 compare_checks(const ListCell *a, const ListCell *b)
 {
