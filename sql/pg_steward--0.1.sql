@@ -160,7 +160,7 @@ CREATE FUNCTION steward.stamp(module text, version text) RETURNS void
 	AS 'MODULE_PATHNAME', 'steward_stamp'
 	LANGUAGE C;
 COMMENT ON FUNCTION steward.stamp(text, text) IS
-	'Mark the database as being at version without running anything. Granted to migration roles.';
+	'Mark the database as being at version (registered or not) without running anything. Granted to migration roles.';
 
 CREATE FUNCTION steward.repair(module text, version text, reason text,
 								up_sql text DEFAULT NULL, down_sql text DEFAULT NULL) RETURNS void
@@ -203,6 +203,8 @@ CREATE FUNCTION steward.status(module text DEFAULT NULL)
 	SELECT coalesce(s.module, m.module), coalesce(s.version, m.version),
 		   coalesce(s.description, m.description),
 		   CASE WHEN m.version IS NULL THEN 'pending'
+				-- stamped at a version without a script (or a script registered later)
+				WHEN m.baseline AND m.checksum IS NULL THEN 'baseline'
 				WHEN s.version IS NULL THEN 'missing'
 				WHEN m.checksum IS DISTINCT FROM s.checksum AND m.checksum IS NOT NULL THEN 'changed'
 				WHEN m.baseline THEN 'baseline'
@@ -240,7 +242,8 @@ CREATE FUNCTION steward.validate(module text DEFAULT NULL)
 		 WHERE m.checksum IS NOT NULL AND m.checksum <> s.checksum
 		UNION ALL
 		SELECT m.module, m.version, 'missing: applied but no script is registered'
-		  FROM m WHERE NOT EXISTS (SELECT 1 FROM s WHERE s.module = m.module AND s.version = m.version)
+		  FROM m WHERE NOT (m.baseline AND m.checksum IS NULL)	-- stamped without a script
+		   AND NOT EXISTS (SELECT 1 FROM s WHERE s.module = m.module AND s.version = m.version)
 		UNION ALL
 		SELECT s.module, s.version, 'gap: pending but a higher version is applied'
 		  FROM s JOIN top USING (module)
@@ -316,18 +319,45 @@ REVOKE ALL ON steward.fingerprints FROM PUBLIC;
 -- dumped history would collide with it.  Fingerprints are what check needs.
 SELECT pg_catalog.pg_extension_config_dump('steward.fingerprints', '');
 
+-- The deparsed parts of one object's fingerprint (definition, view query,
+-- index, defaults, partitioning, policy expressions, domain checks), read
+-- safely while other sessions run DDL: it waits for DDL in progress on the
+-- object (an ACCESS SHARE lock on its table, as reading it would; released
+-- at once) and returns NULL when the object is gone by then, instead of
+-- failing as pg_get_viewdef() and friends do on a vanished relation.
+CREATE FUNCTION steward.deparse_object(classid regclass, objid oid) RETURNS jsonb
+	AS 'MODULE_PATHNAME', 'steward_deparse_object'
+	LANGUAGE C STRICT VOLATILE;
+COMMENT ON FUNCTION steward.deparse_object(regclass, oid) IS
+	'Deparsed parts of a relation, constraint, trigger, rule, policy, function or type for its fingerprint; NULL when it was dropped (waits for DDL in progress on it)';
+
 -- Fingerprint rows of the given objects, one array of OIDs per catalog:
 -- a canonical JSON definition built only from names and deparsed SQL, never
 -- OIDs, so that a dump and restore of the same schema gives the same hash.
--- Every filter is "oid = ANY (...)", an index scan, so fingerprinting the
--- few objects one migration touched stays cheap however big the database.
--- Objects of extensions, of steward, of pg_toast and temporary ones are left out.
+-- Defaults, constraints and indexes are compared by their deparsed
+-- definition: dropping a table and creating it again the same way gives
+-- the same fingerprints.  Every filter is "oid = ANY (...)", an index scan,
+-- so fingerprinting the few objects one migration touched stays cheap
+-- however big the database.  Everything deparsed goes through
+-- steward.deparse_object(), so an object another session drops meanwhile
+-- is left out instead of failing the call (the OFFSET 0 keeps it to one
+-- call per object).  The settings that change how constants are deparsed
+-- (a timestamptz in a CHECK, a date in a partition bound or a default) are
+-- pinned, so that a migration run in one time zone and a check() in
+-- another see the same text.  Objects of extensions, of steward, of
+-- pg_toast and temporary ones are left out.
 CREATE FUNCTION steward.fingerprint_rows(rels oid[], cons oid[], trgs oid[], procs oid[], types oid[])
 	RETURNS TABLE (schema_name name, object_type text, object_identity text,
 				   hash text, definition jsonb, objid oid, table_oid oid)
 	LANGUAGE plpgsql STABLE
 	SET search_path = pg_catalog, pg_temp
 	SET plan_cache_mode = force_generic_plan
+	SET TimeZone = 'UTC'
+	SET DateStyle = 'ISO, YMD'
+	SET IntervalStyle = 'postgres'
+	SET extra_float_digits = 1
+	SET bytea_output = 'hex'
+	SET lc_monetary = 'C'
 	AS $$
 BEGIN
 	RETURN QUERY
@@ -335,77 +365,84 @@ BEGIN
 		SELECT n.nspname, 'pg_class'::regclass AS cls, c.oid,
 			   CASE WHEN c.relkind IN ('i', 'I') THEN x.indrelid ELSE c.oid END AS table_oid,
 			   CASE
-				 WHEN c.relkind IN ('i', 'I') THEN jsonb_build_object('definition', pg_get_indexdef(c.oid))
+				 WHEN c.relkind IN ('i', 'I') THEN jsonb_build_object('definition', p.parts->>'index')
 				 WHEN c.relkind = 'S' THEN
 					(SELECT jsonb_build_object('type', format_type(q.seqtypid, NULL), 'start', q.seqstart,
 							'increment', q.seqincrement, 'min', q.seqmin, 'max', q.seqmax,
 							'cache', q.seqcache, 'cycle', q.seqcycle)
 					   FROM pg_sequence q WHERE q.seqrelid = c.oid)
 				 ELSE jsonb_strip_nulls(jsonb_build_object(
-					'query', CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) END,
+					'query', p.parts->>'query',
 					'columns', (SELECT coalesce(jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
 										'name', a.attname, 'type', format_type(a.atttypid, a.atttypmod),
-										'not_null', a.attnotnull, 'default', pg_get_expr(d.adbin, d.adrelid),
+										'not_null', a.attnotnull,
+										'default', p.parts->'defaults'->>a.attnum::text,
 										'identity', nullif(a.attidentity, ''),
 										'generated', nullif(a.attgenerated, ''),
 										'collation', CASE WHEN a.attcollation <> t.typcollation
 														  THEN co.collname END)) ORDER BY a.attnum), '[]')
 								  FROM pg_attribute a
 								  JOIN pg_type t ON t.oid = a.atttypid
-								  LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
 								  LEFT JOIN pg_collation co ON co.oid = a.attcollation
 								 WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
 					'unlogged', CASE WHEN c.relpersistence = 'u' THEN true END,
 					'row_security', CASE WHEN c.relrowsecurity THEN
 										CASE WHEN c.relforcerowsecurity THEN 'force' ELSE 'on' END END,
-					'partition_key', CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END,
+					'partition_key', p.parts->>'partition_key',
 					'partition_of', (SELECT i.inhparent::regclass::text FROM pg_inherits i
 									  WHERE i.inhrelid = c.oid AND c.relispartition),
-					'partition_bound', pg_get_expr(c.relpartbound, c.oid)))
+					'partition_bound', p.parts->>'partition_bound'))
 			   END AS def
 		  FROM pg_class c
 		  JOIN pg_namespace n ON n.oid = c.relnamespace
-		  LEFT JOIN pg_index x ON x.indexrelid = c.oid
+		  LEFT JOIN pg_index x ON x.indexrelid = c.oid,
+			   LATERAL (SELECT steward.deparse_object('pg_class', c.oid) AS parts OFFSET 0) p
 		 WHERE c.oid = ANY ($1) AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'i', 'I', 'f', 'c')
+		   AND p.parts IS NOT NULL
 		UNION ALL
 		SELECT n.nspname, 'pg_constraint'::regclass, k.oid, nullif(k.conrelid, 0),
-			   jsonb_build_object('definition', pg_get_constraintdef(k.oid))
+			   jsonb_build_object('definition', p.parts->>'definition')
 		  FROM pg_constraint k
-		  JOIN pg_namespace n ON n.oid = k.connamespace
+		  JOIN pg_namespace n ON n.oid = k.connamespace,
+			   LATERAL (SELECT steward.deparse_object('pg_constraint', k.oid) AS parts OFFSET 0) p
 		 WHERE k.oid = ANY ($2) AND k.conrelid <> 0
 		   AND k.conparentid = 0	-- per-partition copies of a parent's FK follow the parent
 		   AND k.contype <> 'n'		-- NOT NULL (a constraint from 18 on) is in the column's fingerprint
+		   AND p.parts IS NOT NULL
 		UNION ALL
 		SELECT n.nspname, 'pg_trigger'::regclass, g.oid, g.tgrelid,
-			   jsonb_build_object('definition', pg_get_triggerdef(g.oid))
+			   jsonb_build_object('definition', p.parts->>'definition')
 		  FROM pg_trigger g
 		  JOIN pg_class c ON c.oid = g.tgrelid
-		  JOIN pg_namespace n ON n.oid = c.relnamespace
-		 WHERE g.oid = ANY ($3) AND NOT g.tgisinternal
+		  JOIN pg_namespace n ON n.oid = c.relnamespace,
+			   LATERAL (SELECT steward.deparse_object('pg_trigger', g.oid) AS parts OFFSET 0) p
+		 WHERE g.oid = ANY ($3) AND NOT g.tgisinternal AND p.parts IS NOT NULL
 		UNION ALL
 		SELECT n.nspname, 'pg_policy'::regclass, pol.oid, pol.polrelid,
 			   jsonb_build_object('command', pol.polcmd, 'permissive', pol.polpermissive,
 				'roles', (SELECT jsonb_agg(CASE WHEN r = 0 THEN 'public' ELSE pg_get_userbyid(r)::text END
 										   ORDER BY 1) FROM unnest(pol.polroles) AS r),
-				'using', pg_get_expr(pol.polqual, pol.polrelid),
-				'check', pg_get_expr(pol.polwithcheck, pol.polrelid))
+				'using', p.parts->'using', 'check', p.parts->'check')
 		  FROM pg_policy pol
 		  JOIN pg_class c ON c.oid = pol.polrelid
-		  JOIN pg_namespace n ON n.oid = c.relnamespace
-		 WHERE pol.polrelid = ANY ($1)
+		  JOIN pg_namespace n ON n.oid = c.relnamespace,
+			   LATERAL (SELECT steward.deparse_object('pg_policy', pol.oid) AS parts OFFSET 0) p
+		 WHERE pol.polrelid = ANY ($1) AND p.parts IS NOT NULL
 		UNION ALL
 		SELECT n.nspname, 'pg_rewrite'::regclass, rw.oid, rw.ev_class,
-			   jsonb_build_object('definition', pg_get_ruledef(rw.oid))
+			   jsonb_build_object('definition', p.parts->>'definition')
 		  FROM pg_rewrite rw
 		  JOIN pg_class c ON c.oid = rw.ev_class
-		  JOIN pg_namespace n ON n.oid = c.relnamespace
-		 WHERE rw.ev_class = ANY ($1) AND rw.rulename <> '_RETURN'
+		  JOIN pg_namespace n ON n.oid = c.relnamespace,
+			   LATERAL (SELECT steward.deparse_object('pg_rewrite', rw.oid) AS parts OFFSET 0) p
+		 WHERE rw.ev_class = ANY ($1) AND rw.rulename <> '_RETURN' AND p.parts IS NOT NULL
 		UNION ALL
-		SELECT n.nspname, 'pg_proc'::regclass, p.oid, NULL::oid,
-			   jsonb_build_object('definition', pg_get_functiondef(p.oid))
-		  FROM pg_proc p
-		  JOIN pg_namespace n ON n.oid = p.pronamespace
-		 WHERE p.oid = ANY ($4) AND p.prokind IN ('f', 'p', 'w')
+		SELECT n.nspname, 'pg_proc'::regclass, pr.oid, NULL::oid,
+			   jsonb_build_object('definition', p.parts->>'definition')
+		  FROM pg_proc pr
+		  JOIN pg_namespace n ON n.oid = pr.pronamespace,
+			   LATERAL (SELECT steward.deparse_object('pg_proc', pr.oid) AS parts OFFSET 0) p
+		 WHERE pr.oid = ANY ($4) AND pr.prokind IN ('f', 'p', 'w') AND p.parts IS NOT NULL
 		UNION ALL
 		SELECT n.nspname, 'pg_type'::regclass, t.oid, NULL::oid,
 			   jsonb_strip_nulls(jsonb_build_object(
@@ -414,17 +451,18 @@ BEGIN
 							 FROM pg_enum e WHERE e.enumtypid = t.oid),
 				'base', CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) END,
 				'not_null', CASE WHEN t.typtype = 'd' THEN t.typnotnull END,
-				'default', t.typdefault,
-				'checks', (SELECT jsonb_agg(k.conname || ': ' || pg_get_constraintdef(k.oid) ORDER BY k.conname)
-							 FROM pg_constraint k WHERE k.contypid = t.oid AND k.contype <> 'n'),
+				'default', pg_get_expr(t.typdefaultbin, 0),
+				'checks', p.parts->'checks',
 				'subtype', (SELECT format_type(r.rngsubtype, NULL) FROM pg_range r WHERE r.rngtypid = t.oid)))
 		  FROM pg_type t
-		  JOIN pg_namespace n ON n.oid = t.typnamespace
-		 WHERE t.oid = ANY ($5) AND t.typtype IN ('e', 'd', 'r'))
+		  JOIN pg_namespace n ON n.oid = t.typnamespace,
+			   LATERAL (SELECT steward.deparse_object('pg_type', t.oid) AS parts OFFSET 0) p
+		 WHERE t.oid = ANY ($5) AND t.typtype IN ('e', 'd', 'r') AND p.parts IS NOT NULL)
 	SELECT o.nspname, i.type, i.identity, encode(sha256(convert_to(o.def::text, 'UTF8')), 'hex'),
 		   o.def, o.oid, o.table_oid
 	  FROM objects o, LATERAL pg_identify_object(o.cls, o.oid, 0) i
 	 WHERE o.nspname NOT IN ('steward', 'pg_toast') AND o.nspname !~ '^pg_(toast_)?temp_'
+	   AND i.identity IS NOT NULL
 	   AND NOT EXISTS (SELECT 1 FROM pg_depend d
 						WHERE d.deptype = 'e'
 						  AND ((d.classid = o.cls AND d.objid = o.oid)
@@ -514,7 +552,10 @@ CREATE FUNCTION steward.check(module text DEFAULT NULL)
 		 WHERE l.hash IS DISTINCT FROM s.hash),
 	-- DDL outside migrations on objects that have no fingerprint kind
 	-- (statistics, text search objects, ...): reported unless created and
-	-- dropped again
+	-- dropped again.  Objects that are part of a fingerprint (columns of
+	-- every kind of relation, column defaults, domain constraints) are
+	-- judged by that fingerprint: a DROP TABLE logs its defaults as
+	-- dropped, and a CREATE TABLE that puts them back logs no default.
 	outside AS (
 		SELECT mo.module, d.object_type, d.object_identity,
 			   (array_agg(d.command_tag ORDER BY d.id))[1] AS first_tag,
@@ -523,10 +564,11 @@ CREATE FUNCTION steward.check(module text DEFAULT NULL)
 				   CASE WHEN bool_or(d.break_glass) THEN ' (break-glass)' ELSE '' END AS last_by
 		  FROM mods mo JOIN steward.ddl_log d ON d.schema_name = mo.schema_name AND d.id > mo.watermark
 		 WHERE d.module IS NULL AND d.extension IS NULL
-		   AND d.object_type NOT IN ('table', 'table column', 'index', 'table constraint', 'view',
+		   AND d.object_type NOT IN ('table', 'index', 'table constraint', 'view',
 									 'materialized view', 'sequence', 'foreign table', 'composite type',
 									 'function', 'procedure', 'trigger', 'type', 'domain',
-									 'domain constraint', 'schema', 'policy', 'rule')
+									 'domain constraint', 'schema', 'policy', 'rule', 'default value')
+		   AND d.object_type NOT LIKE '% column'
 		 GROUP BY mo.module, d.object_type, d.object_identity),
 	unprinted AS (
 		SELECT o.module, o.object_type, o.object_identity,

@@ -942,39 +942,87 @@ stamp_adopt(ModuleState *st, const char *version, const char *by, const char *de
 }
 
 /*
+ * stamp's step for a version that has no registered script, such as the
+ * revision id of the tool that managed the database before (Alembic's
+ * '007b77ece35d'): record it as applied, as a baseline without SQL, so that
+ * status, current, requires and check know where the database is.  The
+ * row has no checksum, so a script registered for it later is accepted as
+ * it is (and its down_sql is what a downgrade below it runs).
+ */
+static void
+stamp_unregistered(ModuleState *st, const char *version, const char *by, const char *detail)
+{
+	MigStep    *s = palloc0(sizeof(MigStep));
+
+	s->version = pstrdup(version);
+	steward_record_applied(st, s, 0, true, by);
+	steward_record_event(st->module, version, "baseline", by,
+						 psprintf("%s, \"action\": \"adopt\", \"registered\": false}", detail));
+	ereport(NOTICE,
+			(errmsg("module \"%s\" is stamped at version %s, which has no registered script",
+					st->module, version),
+			 errdetail("It is recorded as a baseline without SQL. Registered versions above it in natural version order stay pending; a downgrade below it needs a down_sql registered for it.")));
+}
+
+/*
+ * stamp's version argument: a version (registered or not) or 'base'.  It
+ * is checked before anything is read, with errors that say what stamp
+ * takes, because an unregistered version is stored as it is given.
+ */
+static Target
+stamp_target(FunctionCallInfo fcinfo, const char *module)
+{
+	char	   *version = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
+	Target		t;
+
+	if (version == NULL || version[strspn(version, " \t\r\n")] == '\0')
+		ereport(ERROR,
+				(errcode(version == NULL ? ERRCODE_NULL_VALUE_NOT_ALLOWED : ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cannot stamp module \"%s\" at %s version", module,
+						version == NULL ? "a NULL" : "an empty"),
+				 errhint("Pass the version the database is at (registered or not, e.g. another tool's revision id), or 'base' to forget every applied version.")));
+	if (strcmp(version, "base") != 0 && strcmp(version, "head") != 0 &&
+		version[0] != '+' && version[0] != '-')
+		steward_check_version(version, "migration version");
+	t = parse_target(version);
+	if (t.kind != TARGET_VERSION && t.kind != TARGET_BASE)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cannot stamp module \"%s\" at \"%s\"", module, version),
+				 errhint("Stamp at a version (registered or not, e.g. another tool's revision id), or at base.")));
+	return t;
+}
+
+/*
  * steward.stamp(module, version): make the database be at version without
  * running anything.  Registered versions up to it become applied (as
- * baseline); applied versions above it are forgotten.  'base' forgets all.
+ * baseline); applied versions above it are forgotten; a version with no
+ * registered script is itself recorded as a baseline without SQL.  'base'
+ * forgets all.
  */
 Datum
 steward_stamp(PG_FUNCTION_ARGS)
 {
 	char	   *module = text_arg(fcinfo, 0, "module", false);
-	char	   *version = text_arg(fcinfo, 1, "version", false);
-	Target		t = parse_target(version);
+	Target		t = stamp_target(fcinfo, module);
+	const char *version = t.version;
 	ModuleState *st;
+	bool		known;
 	char	   *by;
 	StringInfoData detail;
 
-	if (t.kind != TARGET_VERSION && t.kind != TARGET_BASE)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("cannot stamp module \"%s\" at \"%s\"", module, version),
-				 errhint("Stamp at a registered version, or at base.")));
 	SPI_connect();
 	st = open_module(module);
+	known = t.kind == TARGET_BASE || find_step(st, version) != NULL;
 	by = current_role_name();
-	if (t.kind == TARGET_VERSION && !known_target(st, version)->registered)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("migration %s of module \"%s\" is not registered", version, module),
-				 errhint("Register it with steward.register() first.")));
 	initStringInfo(&detail);
 	appendStringInfoString(&detail, "{\"stamp\": ");
 	escape_json(&detail, version);
 	stamp_forget(st, t, version, by, detail.data);
 	if (t.kind == TARGET_VERSION)
 		stamp_adopt(st, version, by, detail.data);
+	if (!known)
+		stamp_unregistered(st, version, by, detail.data);
 
 	/*
 	 * The schema is as at this version now: that is what check compares to,

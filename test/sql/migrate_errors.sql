@@ -17,6 +17,8 @@ SELECT * FROM steward.downgrade('m', '');
 SELECT steward.migrate('m', '1', NULL);
 SELECT steward.repair('m', '1', NULL);
 SELECT steward.stamp('m', NULL);
+SELECT steward.stamp('m', '');
+SELECT steward.stamp(NULL, '1');
 
 -- Unknown module, unknown targets, garbage targets.
 SELECT steward.register('nope', '1', 'SELECT 1');
@@ -38,7 +40,9 @@ SELECT * FROM steward.downgrade('m', '+1');
 SELECT * FROM steward.downgrade('m', '-1');
 SELECT * FROM steward.upgrade('m', '1; DROP TABLE x');
 SELECT steward.stamp('m', '+1');
-SELECT steward.stamp('m', '9');
+SELECT steward.stamp('m', 'head');
+SELECT steward.stamp('m', '9 9');
+SELECT steward.stamp('nope', '9');
 SELECT steward.repair('m', '1', 'not applied yet');
 SELECT * FROM steward.plan('m', 'nonsense!');
 
