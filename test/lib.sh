@@ -17,8 +17,8 @@ PGBIN=${PGBIN:-$($PG_CONFIG --bindir 2>/dev/null || echo /usr/lib/postgresql/15/
 
 # Debian packages every suite needs; later suites append to this list.
 STEWARD_PACKAGES=(postgresql-15 postgresql-server-dev-15 postgresql-contrib libkrb5-dev
-	libipc-run-perl python3-psycopg python3-psycopg2 python3-asyncpg python3-sqlalchemy rsync
-	make gcc valgrind)
+	libipc-run-perl python3-psycopg python3-psycopg2 python3-asyncpg python3-sqlalchemy
+	python3-alembic rsync make gcc valgrind)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
