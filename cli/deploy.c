@@ -704,10 +704,10 @@ drop_new_invalid_indexes(Server *srv, const char *before)
 {
 	const char *params[1] = {before};
 	PGresult   *res = db_query(srv,
-								"SELECT format('DROP INDEX CONCURRENTLY IF EXISTS %s', indexrelid::regclass) "
-								"  FROM pg_catalog.pg_index WHERE NOT indisvalid "
-								"   AND indexrelid::text <> ALL (string_to_array($1, ','))",
-								1, params);
+							   "SELECT format('DROP INDEX CONCURRENTLY IF EXISTS %s', indexrelid::regclass) "
+							   "  FROM pg_catalog.pg_index WHERE NOT indisvalid "
+							   "   AND indexrelid::text <> ALL (string_to_array($1, ','))",
+							   1, params);
 	int			i;
 
 	for (i = 0; i < PQntuples(res); i++)
@@ -798,7 +798,7 @@ run_external(Server *srv, Report *rep, const char *verb, const PlanRow *p, doubl
 int
 run_upgrade(Server *srv, const RunOptions *ro, const char *target)
 {
-	SyncResult sync;
+	SyncResult	sync;
 	PlanRow    *rows;
 	PGresult   *failed;
 	Report		rep;
@@ -823,7 +823,8 @@ run_upgrade(Server *srv, const RunOptions *ro, const char *target)
 		double		ms;
 
 		if (p->version == NULL || (ro->dir && s == NULL))
-			continue;			/* not a versioned file: the final call runs it */
+			continue;			/* not a versioned file: the final call runs
+								 * it */
 		if (step_no_transaction(ro, p))
 		{
 			bool		ran = run_external(srv, &rep, "applied", p, &ms);
@@ -872,7 +873,7 @@ run_upgrade(Server *srv, const RunOptions *ro, const char *target)
 int
 run_downgrade(Server *srv, const RunOptions *ro, const char *target)
 {
-	SyncResult sync;
+	SyncResult	sync;
 	PlanRow    *rows;
 	PGresult   *failed;
 	Report		rep;
@@ -1024,7 +1025,7 @@ sb_register(StrBuf *sb, Server *srv, const RunOptions *ro, const Script *s)
 int
 run_plan(Server *srv, const RunOptions *ro, const char *target)
 {
-	SyncResult sync;
+	SyncResult	sync;
 	PlanRow    *rows;
 	PGresult   *failed;
 	StrBuf		sb;
@@ -1117,7 +1118,7 @@ run_plan(Server *srv, const RunOptions *ro, const char *target)
 int
 run_dry_run(Server *srv, const RunOptions *ro, const char *target)
 {
-	SyncResult sync;
+	SyncResult	sync;
 	const char *params[2] = {ro->module, target};
 	PGresult   *res;
 	StrBuf		json;

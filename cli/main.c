@@ -134,7 +134,7 @@ print_result(const PGresult *res, bool json)
 static int
 cmd_status(const Command *cmd, Options *o, Server *srv, RunOptions *ro, int argc, char **argv)
 {
-	SyncResult sync;
+	SyncResult	sync;
 	const char *params[1] = {ro->module};
 	PGresult   *res;
 	Table		t;
@@ -155,7 +155,7 @@ cmd_status(const Command *cmd, Options *o, Server *srv, RunOptions *ro, int argc
 		const char *state = PQgetvalue(res, r, 2);
 		const char *file = s ? s->up_file : (ro->dir && strcmp(state, "pending") == 0 ? "(no file)" : NULL);
 		const char *row[5] = {version, PQgetisnull(res, r, 1) ? NULL : PQgetvalue(res, r, 1),
-			state, PQgetisnull(res, r, 3) ? NULL : PQgetvalue(res, r, 3), file};
+		state, PQgetisnull(res, r, 3) ? NULL : PQgetvalue(res, r, 3), file};
 
 		table_add(&t, row);
 		sb_puts(&json, r ? ",\n {\"version\": " : "{\"version\": ");
@@ -252,8 +252,8 @@ cmd_history(const Command *cmd, Options *o, Server *srv, RunOptions *ro, int arg
 {
 	const char *params[1] = {ro->module};
 	PGresult   *res = db_query(srv,
-								"SELECT id, version, event, at, by_user, application_name, detail "
-								"  FROM steward.history WHERE module = $1 ORDER BY id", 1, params);
+							   "SELECT id, version, event, at, by_user, application_name, detail "
+							   "  FROM steward.history WHERE module = $1 ORDER BY id", 1, params);
 
 	print_result(res, ro->json);
 	PQclear(res);
@@ -263,7 +263,7 @@ cmd_history(const Command *cmd, Options *o, Server *srv, RunOptions *ro, int arg
 static int
 cmd_validate(const Command *cmd, Options *o, Server *srv, RunOptions *ro, int argc, char **argv)
 {
-	SyncResult sync;
+	SyncResult	sync;
 	const char *params[1] = {ro->module};
 	PGresult   *res;
 	int			problems;
@@ -319,8 +319,8 @@ cmd_check(const Command *cmd, Options *o, Server *srv, RunOptions *ro, int argc,
 {
 	const char *params[1] = {ro->module};
 	PGresult   *res = db_query(srv,
-								"SELECT object_type, object_identity, change, detail FROM steward.check($1)",
-								1, params);
+							   "SELECT object_type, object_identity, change, detail FROM steward.check($1)",
+							   1, params);
 	int			n = PQntuples(res);
 
 	if (ro->json || n > 0)
@@ -334,7 +334,7 @@ cmd_check(const Command *cmd, Options *o, Server *srv, RunOptions *ro, int argc,
 static int
 cmd_stamp(const Command *cmd, Options *o, Server *srv, RunOptions *ro, int argc, char **argv)
 {
-	SyncResult sync;
+	SyncResult	sync;
 	const char *params[2] = {ro->module, argv[0]};
 	PGresult   *res;
 
@@ -472,50 +472,50 @@ cmd_capture(const Command *cmd, Options *o, Server *srv, RunOptions *ro, int arg
 
 static const Command commands[] = {
 	{"status", 0, 0, NEEDS_MODULE | USES_DIR | NEEDS_SERVER, cmd_status, "status",
-	"Every version with its state: applied, pending, changed, missing, baseline.\n"
-	"With --dir the directory is registered in a transaction that is rolled back,\n"
+		"Every version with its state: applied, pending, changed, missing, baseline.\n"
+		"With --dir the directory is registered in a transaction that is rolled back,\n"
 	"so new files show as pending and the file of each version is listed."},
 	{"upgrade", 0, 1, NEEDS_MODULE | USES_DIR | NEEDS_SERVER, cmd_upgrade, "upgrade [TARGET] [--sql]",
 		"Register the directory (one transaction), then apply the pending migrations up to\n"
 		"TARGET (head, a version, +N; default head), each in a transaction of its own, a\n"
 		"no-transaction step statement by statement. One line per step with its duration.\n"
 		"Any number of upgrades may run at once: each migration is applied once.\n"
-		"--sql prints the plan as a psql script instead (see plan)."},
+	"--sql prints the plan as a psql script instead (see plan)."},
 	{"downgrade", 0, 1, NEEDS_MODULE | USES_DIR | NEEDS_SERVER, cmd_downgrade, "downgrade [TARGET]",
 		"Revert applied migrations down to TARGET (-N, base, a version; default -1), newest\n"
-		"first, each in a transaction of its own, with their down scripts (U... or .down.sql)."},
+	"first, each in a transaction of its own, with their down scripts (U... or .down.sql)."},
 	{"current", 0, 0, NEEDS_MODULE | NEEDS_SERVER, cmd_current, "current",
 	"Print the highest applied version (nothing when none is applied)."},
 	{"history", 0, 0, NEEDS_MODULE | NEEDS_SERVER, cmd_history, "history",
 	"Every apply, revert, baseline and repair event of the module, oldest first."},
 	{"validate", 0, 0, NEEDS_MODULE | USES_DIR | NEEDS_SERVER, cmd_validate, "validate",
 		"List every problem: changed or missing applied scripts, gaps, unmet requirements,\n"
-		"and (with --dir) files the server would refuse. Exit status 1 when there is one."},
+	"and (with --dir) files the server would refuse. Exit status 1 when there is one."},
 	{"check", 0, 0, NEEDS_MODULE | NEEDS_SERVER, cmd_check, "check",
 		"Drift: objects of the module's schema changed outside migrations.\n"
-		"Exit status 1 when drift is found."},
+	"Exit status 1 when drift is found."},
 	{"plan", 0, 1, NEEDS_MODULE | USES_DIR | NEEDS_SERVER, cmd_plan, "plan [TARGET]",
 		"Print what upgrade (or downgrade, for base, -N or a lower version) to TARGET would\n"
 		"do, as a script psql can run: each step's SQL, templates expanded, as comments for\n"
-		"review, then its registration and the steward call that runs it. Changes nothing."},
+	"review, then its registration and the steward call that runs it. Changes nothing."},
 	{"dry-run", 0, 1, NEEDS_MODULE | USES_DIR | NEEDS_SERVER, cmd_dry_run, "dry-run [TARGET]",
 		"Register the directory and run the plan to TARGET in a transaction that is rolled\n"
-		"back: ok and a duration per step, or the first error. Exit status 1 on an error."},
+	"back: ok and a duration per step, or the first error. Exit status 1 on an error."},
 	{"stamp", 1, 1, NEEDS_MODULE | USES_DIR | NEEDS_SERVER, cmd_stamp, "stamp VERSION",
 		"Make the database be at VERSION without running anything (adopt an existing\n"
-		"database); base forgets every applied version. With --dir, registers it first."},
+	"database); base forgets every applied version. With --dir, registers it first."},
 	{"repair", 1, 1, NEEDS_MODULE | USES_DIR | NEEDS_SERVER, cmd_repair, "repair VERSION --reason TEXT",
 		"Accept the changed script of an applied VERSION (with --dir: its file), recording\n"
-		"the reason in the history."},
+	"the reason in the history."},
 	{"new", 1, 1, NEEDS_DIR, cmd_new, "new DESCRIPTION [--down] [--style flyway|numbered]",
 		"Create the next migration file in the directory's style (--style for an empty\n"
-		"directory, default flyway) and print its path; --down also creates its down script."},
+	"directory, default flyway) and print its path; --down also creates its down script."},
 	{"split", 1, 1, 0, cmd_split, "split FILE",
 		"Print the statements of FILE one by one, as a no-transaction step's statements are\n"
-		"sent to the server."},
+	"sent to the server."},
 	{"capture", 1, 1, NEEDS_MODULE | NEEDS_DIR | NEEDS_SERVER, cmd_capture, "capture VERSION [--description TEXT]",
 		"Turn the DDL run outside migrations into migration VERSION (needs steward.capture\n"
-		"on the server) and write it as the directory's next file."},
+	"on the server) and write it as the directory's next file."},
 	{NULL, 0, 0, 0, NULL, NULL, NULL}
 };
 

@@ -23,10 +23,12 @@
 
 /* Exit statuses (README: "Exit status") */
 #define EXIT_OK			0		/* everything asked for was done */
-#define EXIT_FOUND		1		/* check found drift, validate or dry-run a problem */
+#define EXIT_FOUND		1		/* check found drift, validate or dry-run a
+								 * problem */
 #define EXIT_USAGE		2		/* bad command line */
 #define EXIT_INPUT		3		/* the migration directory cannot be used */
-#define EXIT_CONNECT	4		/* no connection, no extension, server lacks a feature */
+#define EXIT_CONNECT	4		/* no connection, no extension, server lacks a
+								 * feature */
 #define EXIT_FAILED		5		/* the server refused or a migration failed */
 
 /* ---------- out.c: messages, JSON, tables, buffers ---------- */
@@ -106,9 +108,11 @@ typedef struct MigrationDir
 {
 	char	   *path;
 	DirStyle	style;
-	Script	   *scripts;		/* versioned in version order, then repeatables */
+	Script	   *scripts;		/* versioned in version order, then
+								 * repeatables */
 	int			nscripts;
-	int			pad_width;		/* digits of the zero-padded versions, 0 if none */
+	int			pad_width;		/* digits of the zero-padded versions, 0 if
+								 * none */
 } MigrationDir;
 
 extern void dir_read(MigrationDir *md, const char *path);
@@ -138,7 +142,8 @@ typedef struct ConnOptions
 	const char *port;
 	const char *user;
 	const char *dbname;			/* a database name or a conninfo string / URI */
-	int			password;		/* 0 ask when needed, 1 never (-w), 2 always (-W) */
+	int			password;		/* 0 ask when needed, 1 never (-w), 2 always
+								 * (-W) */
 } ConnOptions;
 
 typedef struct Server
