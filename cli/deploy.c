@@ -37,10 +37,50 @@
  * The module lock's keys, as the server takes it (src/migrate/modlock.c):
  * pg_advisory_xact_lock(1937012580, hash of the module name), which is
  * hashtext() of the name.  A session lock on the same keys conflicts with
- * it, and the server's own transaction lock in this session is re-entrant.
+ * it, and the server's own transaction lock in this session is re-entrant
+ * (lock_module).
  */
-#define MODULE_LOCK_SQL "SELECT pg_catalog.pg_advisory_lock(1937012580, pg_catalog.hashtext($1))"
-#define MODULE_UNLOCK_SQL "SELECT pg_catalog.pg_advisory_unlock(1937012580, pg_catalog.hashtext($1))"
+
+/*
+ * Take the module's lock for this session, waiting for it outside any
+ * transaction: the program holds it for the whole command.  A runner that
+ * waited inside a transaction (in steward.upgrade or register) while
+ * another one runs CREATE INDEX CONCURRENTLY would deadlock with it: the
+ * build waits for every transaction that holds a snapshot.  So the program
+ * polls pg_try_advisory_lock, each try a transaction of its own.
+ */
+void
+lock_module(Server *srv, const char *module)
+{
+	const char *params[1] = {module};
+	double		t0 = now_ms();
+	bool		said = false;
+	useconds_t	pause = 10000;
+
+	for (;;)
+	{
+		PGresult   *res = db_query(srv, "SELECT pg_catalog.pg_try_advisory_lock(1937012580, pg_catalog.hashtext($1))",
+								   1, params);
+		bool		got = PQgetvalue(res, 0, 0)[0] == 't';
+
+		PQclear(res);
+		if (got)
+			return;
+		if (!said && now_ms() - t0 > 2000.0)
+		{
+			res = db_query(srv, "SELECT coalesce(string_agg(l.pid::text, ', '), '?') FROM pg_catalog.pg_locks l "
+						   "WHERE l.locktype = 'advisory' AND l.classid = 1937012580 AND l.granted "
+						   "AND l.objid = pg_catalog.hashtext($1)::oid", 1, params);
+			fprintf(stderr, "%s: waiting for module \"%s\", which pid %s is migrating\n", PROGRAM_NAME,
+					module, PQgetvalue(res, 0, 0));
+			PQclear(res);
+			said = true;
+		}
+		usleep(pause);
+		if (pause < 200000)
+			pause *= 2;
+	}
+}
 
 /* Seconds a no-transaction statement runs before progress lines start. */
 #define PROGRESS_AFTER_S 2
@@ -652,7 +692,7 @@ run_top_level(Server *srv, const char *label, const char *sql, int num, int tota
 				error_exit(EXIT_CONNECT, "select() failed: %s", strerror(errno));
 		}
 		if (now_ms() - t0 >= PROGRESS_AFTER_S * 1000.0 &&
-			now_ms() - last >= (tty ? 1000.0 : 10000.0))
+			(!shown || now_ms() - last >= (tty ? 1000.0 : 10000.0)))
 		{
 			char	   *phase = progress_phase(srv);
 
@@ -717,7 +757,8 @@ drop_new_invalid_indexes(Server *srv, const char *before)
 		if (PQresultStatus(r) != PGRES_COMMAND_OK)
 			warning("could not drop the invalid index the failed statement left: %s", db_error_line(r));
 		else
-			warning("dropped the invalid index the failed statement left (%s)", PQgetvalue(res, i, 0) + 30);
+			warning("dropped the invalid index the failed statement left (%s)",
+					PQgetvalue(res, i, 0) + strlen("DROP INDEX CONCURRENTLY IF EXISTS "));
 		PQclear(r);
 	}
 	PQclear(res);
@@ -749,15 +790,12 @@ run_external(Server *srv, Report *rep, const char *verb, const PlanRow *p, doubl
 		fail_step(rep, srv, verb, p->version, file, NULL,
 				  xasprintf("version %s runs outside a transaction, and %s", p->version, error));
 	}
-	PQclear(db_query(srv, MODULE_LOCK_SQL, 1, params));
-
-	/* another runner may have done it while this one waited */
+	/* the module's session lock is held (lock_module) */
 	res = db_query(srv, "SELECT state FROM steward.status($1) WHERE version = $2", 2, params);
 	done = PQntuples(res) > 0 && (strcmp(PQgetvalue(res, 0, 0), "pending") != 0) == p->up;
 	PQclear(res);
 	if (done)
 	{
-		PQclear(db_query(srv, MODULE_UNLOCK_SQL, 1, params));
 		*ms = 0;
 		return false;
 	}
@@ -789,7 +827,6 @@ run_external(Server *srv, Report *rep, const char *verb, const PlanRow *p, doubl
 	if (!record_external_step(srv, ro->module, p->version, p->up, *ms, &error) && error)
 		fail_step(rep, srv, verb, p->version, file, NULL,
 				  xasprintf("version %s ran, but recording it failed: %s", p->version, error));
-	PQclear(db_query(srv, MODULE_UNLOCK_SQL, 1, params));
 	return true;
 }
 

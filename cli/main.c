@@ -42,6 +42,7 @@ typedef int (*CommandFn) (const Command *cmd, Options *o, Server *srv, RunOption
 #define NEEDS_DIR		0x02	/* --dir required */
 #define USES_DIR		0x04	/* --dir read when given */
 #define NEEDS_SERVER	0x08
+#define LOCKS_MODULE	0x10	/* holds the module's lock (lock_module) */
 
 struct Command
 {
@@ -127,6 +128,22 @@ print_result(const PGresult *res, bool json)
 	table_free(&t);
 	free(headers);
 	free(row);
+}
+
+/* Print {"module": ..., "<key>": <value>} */
+static void
+print_json_pair(const char *module, const char *key, const char *value)
+{
+	StrBuf		sb;
+
+	sb_init(&sb);
+	sb_puts(&sb, "{\"module\": ");
+	sb_json_string(&sb, module);
+	sb_printf(&sb, ", \"%s\": ", key);
+	sb_json_string(&sb, value);
+	sb_puts(&sb, "}");
+	puts(sb.data);
+	sb_free(&sb);
 }
 
 /* ---------- commands ---------- */
@@ -344,7 +361,7 @@ cmd_stamp(const Command *cmd, Options *o, Server *srv, RunOptions *ro, int argc,
 		db_fail(EXIT_FAILED, res, NULL);
 	PQclear(res);
 	if (ro->json)
-		printf("{\"module\": \"%s\", \"stamped\": \"%s\"}\n", ro->module, argv[0]);
+		print_json_pair(ro->module, "stamped", argv[0]);
 	else
 		printf("stamped %s at %s\n", ro->module, argv[0]);
 	return EXIT_OK;
@@ -369,7 +386,7 @@ cmd_repair(const Command *cmd, Options *o, Server *srv, RunOptions *ro, int argc
 		db_fail(EXIT_FAILED, res, NULL);
 	PQclear(res);
 	if (ro->json)
-		printf("{\"module\": \"%s\", \"repaired\": \"%s\"}\n", ro->module, argv[0]);
+		print_json_pair(ro->module, "repaired", argv[0]);
 	else
 		printf("repaired %s %s%s%s\n", ro->module, argv[0], s ? ": accepted " : "", s ? s->up_file : "");
 	return EXIT_OK;
@@ -396,8 +413,17 @@ cmd_new(const Command *cmd, Options *o, Server *srv, RunOptions *ro, int argc, c
 	}
 	up = dir_new_file(ro->dir, argv[0], style, o->down, &down);
 	if (ro->json)
-		printf("{\"file\": \"%s\", \"down_file\": %s%s%s}\n", up, down ? "\"" : "", down ? down : "null",
-			   down ? "\"" : "");
+	{
+		StrBuf		sb;
+
+		sb_init(&sb);
+		sb_puts(&sb, "{\"file\": ");
+		sb_json_string(&sb, up);
+		sb_puts(&sb, ", \"down_file\": ");
+		sb_json_string(&sb, down);
+		sb_puts(&sb, "}");
+		puts(sb.data);
+	}
 	else
 	{
 		puts(up);
@@ -471,40 +497,40 @@ cmd_capture(const Command *cmd, Options *o, Server *srv, RunOptions *ro, int arg
 /* ---------- the command table and help ---------- */
 
 static const Command commands[] = {
-	{"status", 0, 0, NEEDS_MODULE | USES_DIR | NEEDS_SERVER, cmd_status, "status",
+	{"status", 0, 0, NEEDS_MODULE | USES_DIR | NEEDS_SERVER | LOCKS_MODULE, cmd_status, "status",
 		"Every version with its state: applied, pending, changed, missing, baseline.\n"
 		"With --dir the directory is registered in a transaction that is rolled back,\n"
 	"so new files show as pending and the file of each version is listed."},
-	{"upgrade", 0, 1, NEEDS_MODULE | USES_DIR | NEEDS_SERVER, cmd_upgrade, "upgrade [TARGET] [--sql]",
+	{"upgrade", 0, 1, NEEDS_MODULE | USES_DIR | NEEDS_SERVER | LOCKS_MODULE, cmd_upgrade, "upgrade [TARGET] [--sql]",
 		"Register the directory (one transaction), then apply the pending migrations up to\n"
 		"TARGET (head, a version, +N; default head), each in a transaction of its own, a\n"
 		"no-transaction step statement by statement. One line per step with its duration.\n"
 		"Any number of upgrades may run at once: each migration is applied once.\n"
 	"--sql prints the plan as a psql script instead (see plan)."},
-	{"downgrade", 0, 1, NEEDS_MODULE | USES_DIR | NEEDS_SERVER, cmd_downgrade, "downgrade [TARGET]",
+	{"downgrade", 0, 1, NEEDS_MODULE | USES_DIR | NEEDS_SERVER | LOCKS_MODULE, cmd_downgrade, "downgrade [TARGET]",
 		"Revert applied migrations down to TARGET (-N, base, a version; default -1), newest\n"
 	"first, each in a transaction of its own, with their down scripts (U... or .down.sql)."},
 	{"current", 0, 0, NEEDS_MODULE | NEEDS_SERVER, cmd_current, "current",
 	"Print the highest applied version (nothing when none is applied)."},
 	{"history", 0, 0, NEEDS_MODULE | NEEDS_SERVER, cmd_history, "history",
 	"Every apply, revert, baseline and repair event of the module, oldest first."},
-	{"validate", 0, 0, NEEDS_MODULE | USES_DIR | NEEDS_SERVER, cmd_validate, "validate",
+	{"validate", 0, 0, NEEDS_MODULE | USES_DIR | NEEDS_SERVER | LOCKS_MODULE, cmd_validate, "validate",
 		"List every problem: changed or missing applied scripts, gaps, unmet requirements,\n"
 	"and (with --dir) files the server would refuse. Exit status 1 when there is one."},
 	{"check", 0, 0, NEEDS_MODULE | NEEDS_SERVER, cmd_check, "check",
 		"Drift: objects of the module's schema changed outside migrations.\n"
 	"Exit status 1 when drift is found."},
-	{"plan", 0, 1, NEEDS_MODULE | USES_DIR | NEEDS_SERVER, cmd_plan, "plan [TARGET]",
+	{"plan", 0, 1, NEEDS_MODULE | USES_DIR | NEEDS_SERVER | LOCKS_MODULE, cmd_plan, "plan [TARGET]",
 		"Print what upgrade (or downgrade, for base, -N or a lower version) to TARGET would\n"
 		"do, as a script psql can run: each step's SQL, templates expanded, as comments for\n"
 	"review, then its registration and the steward call that runs it. Changes nothing."},
-	{"dry-run", 0, 1, NEEDS_MODULE | USES_DIR | NEEDS_SERVER, cmd_dry_run, "dry-run [TARGET]",
+	{"dry-run", 0, 1, NEEDS_MODULE | USES_DIR | NEEDS_SERVER | LOCKS_MODULE, cmd_dry_run, "dry-run [TARGET]",
 		"Register the directory and run the plan to TARGET in a transaction that is rolled\n"
 	"back: ok and a duration per step, or the first error. Exit status 1 on an error."},
-	{"stamp", 1, 1, NEEDS_MODULE | USES_DIR | NEEDS_SERVER, cmd_stamp, "stamp VERSION",
+	{"stamp", 1, 1, NEEDS_MODULE | USES_DIR | NEEDS_SERVER | LOCKS_MODULE, cmd_stamp, "stamp VERSION",
 		"Make the database be at VERSION without running anything (adopt an existing\n"
 	"database); base forgets every applied version. With --dir, registers it first."},
-	{"repair", 1, 1, NEEDS_MODULE | USES_DIR | NEEDS_SERVER, cmd_repair, "repair VERSION --reason TEXT",
+	{"repair", 1, 1, NEEDS_MODULE | USES_DIR | NEEDS_SERVER | LOCKS_MODULE, cmd_repair, "repair VERSION --reason TEXT",
 		"Accept the changed script of an applied VERSION (with --dir: its file), recording\n"
 	"the reason in the history."},
 	{"new", 1, 1, NEEDS_DIR, cmd_new, "new DESCRIPTION [--down] [--style flyway|numbered]",
@@ -725,7 +751,11 @@ main(int argc, char **argv)
 		ro.dir = &md;
 	}
 	if (cmd->needs & NEEDS_SERVER)
+	{
 		db_connect(&srv, &o.conn);
+		if (cmd->needs & LOCKS_MODULE)
+			lock_module(&srv, ro.module);
+	}
 	status = cmd->fn(cmd, &o, &srv, &ro, nargs, args);
 	fflush(stdout);
 	db_disconnect(&srv);

@@ -185,6 +185,7 @@ typedef struct SyncResult
 	char	   *error;			/* set when the sync failed (preview only) */
 } SyncResult;
 
+extern void lock_module(Server *srv, const char *module);
 extern void sync_dir(Server *srv, const RunOptions *ro, SyncResult *res, bool preview);
 extern int	run_upgrade(Server *srv, const RunOptions *ro, const char *target);
 extern int	run_downgrade(Server *srv, const RunOptions *ro, const char *target);
