@@ -28,6 +28,20 @@ include $(PGXS)
 
 $(OBJS): $(STEWARD_HDRS)
 
+# The pg_steward program (cli/, a PGXS PROGRAM of its own: one Makefile
+# cannot build a MODULE_big and a PROGRAM), built, installed into
+# PostgreSQL's bindir and cleaned with the extension.
+.PHONY: cli cli-install cli-clean
+all: cli
+install: cli-install
+clean: cli-clean
+cli:
+	$(MAKE) -C cli PG_CONFIG=$(PG_CONFIG)
+cli-install: cli
+	$(MAKE) -C cli PG_CONFIG=$(PG_CONFIG) install
+cli-clean:
+	$(MAKE) -C cli PG_CONFIG=$(PG_CONFIG) clean
+
 # The harness chooses the PostgreSQL to test against: PG_CONFIG when you
 # give it (make test PG_CONFIG=/path/to/pg_config), else major PG (make test
 # PG=18: an installed one, or an assertion build from source, cached), else

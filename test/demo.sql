@@ -182,3 +182,28 @@ SELECT object_identity, change, detail FROM steward.check('ledger');
 SELECT steward.capture('ledger', '2', 'hotfix: memo');
 SELECT version, description, state FROM steward.status('ledger');
 SELECT count(*) AS drift FROM steward.check('ledger');
+
+\echo
+\echo '== 20. The pg_steward program: a migration directory deployed from the shell (examples/store, Flyway style)'
+\! ls examples/store
+\echo '-- status registers the directory in a transaction it rolls back: every file shows as pending'
+\! pg_steward status -m store -s store -D examples/store
+\echo '-- upgrade: the directory registered in one transaction, then each migration in its own'
+\! pg_steward upgrade -m store -s store -D examples/store
+\! pg_steward current -m store
+\echo '-- downgrade -1 runs U3__orders.sql; upgrade --json applies it again'
+\! pg_steward downgrade -m store -D examples/store
+\! pg_steward upgrade -m store -D examples/store --json
+\echo '-- plan base: what reverting everything would run, as a script psql can run (changes nothing)'
+\! pg_steward plan -m store -D examples/store base | head -n 14
+\echo '-- validate and check (drift) exit 0 when all is well; check exits 1 after a change outside migrations'
+\! pg_steward validate -m store -D examples/store; echo "exit status $?"
+\! pg_steward check -m store; echo "exit status $?"
+ALTER TABLE store.products ADD note text;
+\! pg_steward check -m store; echo "exit status $?"
+ALTER TABLE store.products DROP note;
+\echo '-- new writes the next file in the directory style (here into a copy of the directory)'
+\! rm -rf demo_migrations && cp -r examples/store demo_migrations && pg_steward new -D demo_migrations 'add stock' --down && rm -rf demo_migrations
+\echo '-- a bad file is a one-line error naming it, before anything is sent (exit status 3)'
+\! rm -rf demo_bad && mkdir demo_bad && printf 'SELECT 1' > demo_bad/V1__a.sql && printf 'SELECT 1' > demo_bad/notes.sql && pg_steward upgrade -m bad -D demo_bad; echo "exit status $?"; rm -rf demo_bad
+\! pg_steward history -m store

@@ -82,12 +82,14 @@ resolve_pg() {
 # runs from several checkouts can go at once and neither the system's
 # PostgreSQL nor a user's server is ever touched by the harness.
 private_install() {
-	local dirs=() root d rel
+	local dirs=() root d rel f libdir incdir
 	dirs=("$("$PG_CONFIG" --bindir)" "$("$PG_CONFIG" --pkglibdir)" "$("$PG_CONFIG" --sharedir)"
 		"$("$PG_CONFIG" --includedir-server)" "$("$PG_CONFIG" --pkgincludedir)")
-	# the deepest directory that holds them all
+	libdir=$("$PG_CONFIG" --libdir)
+	incdir=$("$PG_CONFIG" --includedir)
+	# the deepest directory that holds them all (and libpq's, below)
 	root=${dirs[0]}
-	for d in "${dirs[@]}"; do
+	for d in "${dirs[@]}" "$libdir" "$incdir"; do
 		while [ "${d#"$root"/}" = "$d" ] && [ "$d" != "$root" ]; do root=$(dirname "$root"); done
 	done
 	PRIVATE_PG=$(mktemp -d /var/tmp/pg_steward-pg.XXXXXX)
@@ -97,6 +99,14 @@ private_install() {
 		[ -d "$PRIVATE_PG$rel" ] && continue
 		mkdir -p "$PRIVATE_PG$rel"
 		cp -a "$d/." "$PRIVATE_PG$rel/"
+	done
+	# libpq's library and headers, for the pg_steward program (cli/), which
+	# PGXS builds with -I$(includedir) and links with -L$(libdir) -lpq: only
+	# those files, since libdir may be the system's whole library directory.
+	mkdir -p "$PRIVATE_PG${libdir#"$root"}" "$PRIVATE_PG${incdir#"$root"}"
+	cp -a "$libdir"/libpq.so* "$PRIVATE_PG${libdir#"$root"}/"
+	for f in libpq-fe.h libpq-events.h postgres_ext.h pg_config_ext.h libpq; do
+		if [ -e "$incdir/$f" ]; then cp -a "$incdir/$f" "$PRIVATE_PG${incdir#"$root"}/"; fi
 	done
 	[ "$(id -u)" = 0 ] && chown -R "$RUN_USER": "$PRIVATE_PG"
 	PG_CONFIG=$PRIVATE_PG${dirs[0]#"$root"}/pg_config

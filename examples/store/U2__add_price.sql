@@ -1,0 +1,1 @@
+ALTER TABLE {{tables.products}} DROP price;

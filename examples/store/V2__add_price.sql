@@ -1,0 +1,1 @@
+ALTER TABLE {{tables.products}} ADD price numeric(10,2);

@@ -1,0 +1,384 @@
+# The pg_steward program: every command on a Flyway-style and a numbered
+# directory, --json, --help, bad input (each a one-line error naming the
+# file or the cause, nothing registered) and the exit statuses.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use IPC::Run;
+use JSON::PP;
+use StewardNode;
+
+my $node = steward_node('cli');
+$node->start;
+$node->safe_psql('postgres', 'CREATE EXTENSION pg_steward');
+$node->safe_psql('postgres', 'CREATE DATABASE plain');    # no extension
+my $tmp = PostgreSQL::Test::Utils::tempdir;
+my $has_register_set = $node->safe_psql('postgres',
+	"SELECT count(*) FROM pg_proc WHERE proname = 'register_set' AND pronamespace = 'steward'::regnamespace");
+
+# steward(ARGS...): run the program against the node; (exit status, stdout, stderr).
+sub steward
+{
+	my ($out, $err) = ('', '');
+	IPC::Run::run(
+		[ 'pg_steward', '-h', $node->host, '-p', $node->port, '-d', 'postgres', @_ ],
+		'<', \undef, '>', \$out, '2>', \$err,
+		IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
+	return ($? >> 8, $out, $err);
+}
+
+# write_dir(NAME, FILE => CONTENT, ...): a fresh directory with those files.
+sub write_dir
+{
+	my ($name, %files) = @_;
+	my $dir = "$tmp/$name";
+	mkdir $dir;
+	unlink glob("$dir/*");
+	for my $f (keys %files)
+	{
+		open my $fh, '>:raw', "$dir/$f" or die "$dir/$f: $!";
+		print $fh $files{$f};
+		close $fh;
+	}
+	return $dir;
+}
+
+sub sql { return $node->safe_psql('postgres', $_[0]); }
+
+sub registered
+{
+	return sql("SELECT count(*) FROM steward.migration_scripts WHERE module = '$_[0]'");
+}
+
+# ---------------------------------------------------------------- help
+my ($rc, $out, $err) = steward('--help');
+is($rc, 0, '--help exits 0');
+like($out, qr/Usage:.*Commands:.*Exit status/s, '--help lists usage, commands, exit statuses');
+for my $cmd (qw(status upgrade downgrade current history validate check plan dry-run stamp repair new split capture))
+{
+	($rc, $out) = steward($cmd, '--help');
+	ok($rc == 0 && $out =~ /Usage:\n  pg_steward \[OPTION\]\.\.\. \Q$cmd\E/, "$cmd --help");
+}
+($rc, $out, $err) = steward('--version');
+like($out, qr/^pg_steward \d/, '--version');
+
+# ------------------------------------------------ both directory styles
+my %styles = (
+	flyway => {
+		'V1__create_products.sql' =>
+		  "CREATE SCHEMA {{schema}};\nCREATE TABLE {{tables.products}} (id int PRIMARY KEY, name text);\n",
+		'U1__create_products.sql' => "DROP SCHEMA {{schema}} CASCADE;\n",
+		'V2__add_price.sql'       => "ALTER TABLE {{tables.products}} ADD price numeric;\n",
+		'U2__add_price.sql'       => "ALTER TABLE {{tables.products}} DROP price;\n",
+		'V10__name_index.sql' =>
+		  "-- steward:requires other:1\nCREATE INDEX ix_products_name ON {{tables.products}} (name);\n",
+		'U10__name_index.sql' => "DROP INDEX {{schema}}.ix_products_name;\n",
+		'README.md'           => "ignored: not a .sql file\n",
+	},
+	numbered => {
+		'001_create_products.sql' =>
+		  "CREATE SCHEMA {{schema}};\nCREATE TABLE {{tables.products}} (id int PRIMARY KEY, name text);\n",
+		'001_create_products.down.sql' => "DROP SCHEMA {{schema}} CASCADE;\n",
+		'002_add_price.up.sql'         => "ALTER TABLE {{tables.products}} ADD price numeric;\n",
+		'002_add_price.down.sql'       => "ALTER TABLE {{tables.products}} DROP price;\n",
+		'010_name_index.sql' =>
+		  "-- steward:requires other:1\nCREATE INDEX ix_products_name ON {{tables.products}} (name);\n",
+		'010_name_index.down.sql' => "DROP INDEX {{schema}}.ix_products_name;\n",
+	});
+# version 10 requires module other at 1
+sql("SELECT steward.define_module('other'); SELECT steward.migrate('other', '1', 'SELECT 1')");
+
+for my $style (sort keys %styles)
+{
+	my $m    = "shop_$style";
+	my $dir  = write_dir($style, %{ $styles{$style} });
+	my ($v1, $v2, $v10) = $style eq 'flyway' ? ('1', '2', '10') : ('001', '002', '010');
+	my @m = ('-m', $m, '-D', $dir);
+
+	($rc, $out, $err) = steward('status', @m, '-s', $m);
+	is($rc, 0, "$style: status exits 0");
+	like($out, qr/^$v1 +\| create products \| pending \|.*\| V?${v1}_+create_products\.sql$/m,
+		"$style: status shows a pending file with its description and file");
+	is(registered($m), 0, "$style: status registered nothing");
+
+	($rc, $out, $err) = steward('plan', @m, '-s', $m);
+	is($rc, 0, "$style: plan exits 0");
+	like($out, qr/-- step 1: apply version $v1, create products .*\n--   CREATE SCHEMA "?$m"?;/,
+		"$style: plan shows the expanded SQL");
+	like($out, qr/SELECT version, description FROM steward.upgrade\('$m', '$v10'\);\nCOMMIT;/,
+		"$style: plan runs each version through steward.upgrade in its own transaction");
+	my $plan = $out;
+	($rc, $out) = steward('upgrade', '--sql', @m, '-s', $m);
+	is($out, $plan, "$style: upgrade --sql prints the plan");
+
+	($rc, $out, $err) = steward('dry-run', @m, '-s', $m);
+	is($rc, 0, "$style: dry-run exits 0");
+	like($out, qr/^ok +up $v10 .*\ndry run of $m to head: every step ran; nothing was changed$/m,
+		"$style: dry-run reports every step ok");
+	is(registered($m), 0, "$style: dry-run registered nothing");
+
+	($rc, $out, $err) = steward('upgrade', @m, '-s', $m, '+1');
+	is($rc, 0, "$style: upgrade +1 exits 0");
+	like($out, qr/^synced .* \($style style, 3 scripts\): 3 added/m, "$style: the sync line");
+	like($out, qr/^applied +$v1 +create products +\(\d+\.\d ms\)$/m,
+		"$style: one line per step with its duration");
+	like($out, qr/^$m is at $v1: 1 applied, 0 skipped/m, "$style: the summary line");
+
+	($rc, $out, $err) = steward('upgrade', @m, '--json');
+	is($rc, 0, "$style: upgrade --json exits 0");
+	my $j = decode_json($out);
+	is_deeply([ map { $_->{version} } @{ $j->{steps} } ], [ $v2, $v10 ],
+		"$style: --json lists the applied steps");
+	is($j->{current}, $v10, "$style: --json has the current version");
+	ok($j->{steps}[0]{duration_ms} > 0 && $j->{steps}[0]{file} =~ /add_price/,
+		"$style: --json steps carry duration and file");
+
+	($rc, $out) = steward('current', '-m', $m);
+	is($out, "$v10\n", "$style: current");
+	($rc, $out) = steward('current', '-m', $m, '--json');
+	is(decode_json($out)->{current}, $v10, "$style: current --json");
+
+	($rc, $out) = steward('upgrade', @m);
+	like($out, qr/^$m is at $v10: 0 applied, 0 skipped/m, "$style: a second upgrade has nothing to do");
+
+	($rc, $out) = steward('history', '-m', $m);
+	like($out, qr/\| $v10 +\| apply \|.*\(3 rows\)/s, "$style: history lists the apply events");
+	($rc, $out) = steward('history', '-m', $m, '--json');
+	is(scalar @{ decode_json($out) }, 3, "$style: history --json");
+
+	($rc, $out) = steward('validate', @m);
+	is($rc, 0, "$style: validate exits 0 when valid");
+	like($out, qr/^$m is valid$/m, "$style: validate says so");
+
+	($rc, $out) = steward('check', '-m', $m);
+	is($rc, 0, "$style: check exits 0 without drift");
+	sql("ALTER TABLE $m.products ADD sku text");
+	($rc, $out) = steward('check', '-m', $m);
+	is($rc, 1, "$style: check exits 1 on drift");
+	like($out, qr/$m\.products \| altered \| column sku added/, "$style: check names the drift");
+	($rc, $out) = steward('check', '-m', $m, '--json');
+	is(decode_json($out)->[0]{change}, 'altered', "$style: check --json");
+	sql("ALTER TABLE $m.products DROP sku");
+
+	($rc, $out, $err) = steward('downgrade', @m);
+	is($rc, 0, "$style: downgrade exits 0");
+	like($out, qr/^reverted +$v10 +name index/m, "$style: downgrade reverts the highest version");
+	($rc, $out) = steward('downgrade', @m, $v1);
+	like($out, qr/^reverted +$v2 .*\n$m is at $v1: 1 reverted/m, "$style: downgrade to a version");
+	($rc, $out) = steward('downgrade', @m, 'base', '--json');
+	is(decode_json($out)->{current}, undef, "$style: downgrade base, --json");
+	is(sql("SELECT count(*) FROM pg_namespace WHERE nspname = '$m'"), 0, "$style: the down scripts ran");
+
+	($rc, $out, $err) = steward('stamp', @m, $v2);
+	is($rc, 0, "$style: stamp exits 0");
+	is(sql("SELECT string_agg(version || ':' || state, ',') FROM steward.status('$m')"),
+		"$v1:baseline,$v2:baseline,$v10:pending", "$style: stamp adopted the versions");
+	steward('stamp', @m, 'base');
+
+	# A changed applied file is refused until repair accepts it.
+	steward('upgrade', @m, $v1);
+	my $f1 = (grep { /^0*1_+create_products\.sql$|^V1__/ } keys %{ $styles{$style} })[0];
+	write_dir($style . '_changed', %{ $styles{$style} });
+	my $changed = "$tmp/${style}_changed";
+	open my $fh, '>>', "$changed/$f1" or die;
+	print $fh "-- reviewed\n";
+	close $fh;
+	($rc, $out, $err) = steward('upgrade', '-m', $m, '-D', $changed);
+	is($rc, 5, "$style: upgrade of a changed applied file exits 5");
+	like($err, qr/^pg_steward: error: cannot register .*: .*checksum mismatch for applied migration $v1/m,
+		"$style: the error names the version");
+	($rc, $out) = steward('validate', '-m', $m, '-D', $changed);
+	is($rc, 1, "$style: validate exits 1 on the changed file");
+	($rc, $out, $err) = steward('repair', '-m', $m, '-D', $changed, $v1);
+	is($rc, 2, "$style: repair without --reason is a usage error");
+	($rc, $out, $err) = steward('repair', '-m', $m, '-D', $changed, $v1, '--reason', 'comment added');
+	is($rc, 0, "$style: repair --reason exits 0");
+	($rc, $out, $err) = steward('upgrade', '-m', $m, '-D', $changed);
+	is($rc, 0, "$style: upgrade works after repair");
+	is(sql("SELECT detail->>'reason' FROM steward.history WHERE module = '$m' AND event = 'repair'"),
+		'comment added', "$style: the repair is in the history");
+
+	# new: the next file in the directory's style
+	($rc, $out) = steward('new', '-D', $dir, 'Add SKU!', '--down');
+	my ($up, $down) = split /\n/, $out;
+	if ($style eq 'flyway')
+	{
+		like($up, qr{/V11__add_sku\.sql$}, "$style: new names the next file");
+		like($down, qr{/U11__add_sku\.sql$}, "$style: new --down names its undo file");
+	}
+	else
+	{
+		like($up, qr{/011_add_sku\.sql$}, "$style: new keeps the zero padding");
+		like($down, qr{/011_add_sku\.down\.sql$}, "$style: new --down names its down file");
+	}
+	ok(-f $up && -f $down, "$style: new created both files");
+}
+
+# A plan runs as it is under psql and leaves the same state as upgrade.
+{
+	my $dir = write_dir('planned', %{ $styles{flyway} });
+	my ($rc2, $script) = steward('plan', '-m', 'planned', '-s', 'planned', '-D', $dir);
+	my ($ret, $o, $e) = $node->psql('postgres', $script, on_error_stop => 1);
+	is($ret, 0, 'psql runs the plan') or diag($e);
+	is(sql("SELECT string_agg(version || ':' || state, ',') FROM steward.status('planned')"),
+		'1:applied,2:applied,10:applied', 'the plan applied every version through steward');
+}
+
+# ----------------------------------------------------------- bad input
+my %bad = (
+	'unreadable file' => [ { 'V1__a.sql' => 'SELECT 1' }, qr{V1__a\.sql: cannot read: Permission denied},
+		sub { chmod 0, "$_[0]/V1__a.sql" } ],
+	'name that fits no style' =>
+	  [ { 'V1__a.sql' => 'SELECT 1', 'notes.sql' => 'SELECT 2' }, qr{fits no migration style: notes\.sql} ],
+	'duplicate versions' => [ { 'V1__a.sql' => 'SELECT 1', 'V01__b.sql' => 'SELECT 2' },
+		qr{version 1 is defined twice: V01__b\.sql and V1__a\.sql} ],
+	'mixed styles' => [ { 'V1__a.sql' => 'SELECT 1', 'V2__b.sql' => 'SELECT 1', '3_c.sql' => 'SELECT 3' },
+		qr{mixes the flyway style \(2 files\) with the numbered style: 3_c\.sql} ],
+	'non-UTF-8 content' => [ { 'V1__a.sql' => 'SELECT 1', 'V2__b.sql' => "SELECT 'caf\xe9'" },
+		qr{V2__b\.sql: line 1: not valid UTF-8 \(byte 0xe9 at offset 11\)} ],
+	'empty script'     => [ { 'V1__a.sql' => "  \n" }, qr{V1__a\.sql: the script is empty} ],
+	'orphan down file' => [ { '1_a.sql' => 'SELECT 1', '2_b.down.sql' => 'SELECT 2' },
+		qr{2_b\.down\.sql: down script of version 2, which has no up file} ],
+	'NUL byte' => [ { 'V1__a.sql' => "SELECT 1;\n\0" }, qr{V1__a\.sql: line 2: contains a NUL byte} ],
+);
+for my $case (sort keys %bad)
+{
+	my ($files, $re, $prepare) = @{ $bad{$case} };
+	(my $name = $case) =~ s/\W+/_/g;
+	my $dir = write_dir("bad_$name", %$files);
+	$prepare->($dir) if $prepare;
+	($rc, $out, $err) = steward('upgrade', '-m', "bad_$name", '-D', $dir);
+	is($rc, 3, "$case: exit status 3");
+	like($err, qr/\Apg_steward: error: \Q$dir\E.*$re.*\n\z/, "$case: one line naming the file");
+	is(registered("bad_$name"), 0, "$case: nothing registered");
+}
+{
+	# one bad script among good ones: the sync is one transaction
+	my $dir = write_dir('half', 'V1__a.sql' => 'CREATE TABLE half_a (id int)', 'V2__b.sql' => 'CREATE TABLE (',
+		'V3__c.sql' => 'CREATE TABLE half_c (id int)');
+	($rc, $out, $err) = steward('upgrade', '-m', 'half', '-D', $dir);
+	is($rc, 5, 'a script the server refuses: exit status 5');
+	like($err, qr/\Apg_steward: error: cannot register .*: V2__b\.sql: up_sql of migration 2 of module "half" is not valid SQL/,
+		'the error names the file');
+	is(registered('half'), 0, 'nothing is half-registered');
+	is(sql("SELECT count(*) FROM steward.modules WHERE module = 'half'"), 0, 'not even the module');
+}
+{
+	my $dir = write_dir('failing', 'V1__a.sql' => 'CREATE TABLE fail_a (id int)',
+		'V2__b.sql' => 'INSERT INTO fail_a VALUES (1/0)');
+	($rc, $out, $err) = steward('upgrade', '-m', 'failing', '-D', $dir);
+	is($rc, 5, 'a failing migration: exit status 5');
+	like($out, qr/^applied +1 /m, 'the migration before it is applied');
+	like($err, qr/^pg_steward: error: migration 2 of module "failing" failed: division by zero \(V2__b\.sql\)$/m,
+		'the error names the migration, the cause and the file');
+	is(sql("SELECT steward.current('failing')"), '1', 'the migration before it stays');
+	($rc, $out, $err) = steward('dry-run', '-m', 'failing', '-D', $dir);
+	is($rc, 1, 'dry-run exits 1 when a step fails');
+	like($out, qr/^error +up 2: migration 2 of module "failing" failed: division by zero/m, 'dry-run names the error');
+	($rc, $out) = steward('dry-run', '-m', 'failing', '-D', $dir, '--json');
+	is(decode_json($out)->{ok}, JSON::PP::false, 'dry-run --json');
+}
+
+($rc, $out, $err) = steward('status', '-m', 'x', '-D', "$tmp/does_not_exist");
+is($rc, 3, 'missing directory: exit status 3');
+like($err, qr/cannot open the migration directory: No such file or directory\n\z/, 'missing directory: named');
+
+{
+	my ($o, $e) = ('', '');
+	IPC::Run::run([ 'pg_steward', '-h', $node->host, '-p', '1', '-d', 'postgres', 'current', '-m', 'x' ],
+		'<', \undef, '>', \$o, '2>', \$e);
+	is($? >> 8, 4, 'connection failure: exit status 4');
+	like($e, qr/\Apg_steward: error: connection failed: [^\n]*\n\z/, 'connection failure: one line');
+	IPC::Run::run([ 'pg_steward', '-h', $node->host, '-p', $node->port, '-d', 'plain', 'current', '-m', 'x' ],
+		'<', \undef, '>', \$o, '2>', \$e);
+	is($? >> 8, 4, 'no extension: exit status 4');
+	like($e, qr/\Apg_steward: error: database "plain" has no pg_steward extension[^\n]*\n\z/,
+		'no extension: one line');
+	IPC::Run::run([ 'pg_steward', '-d', sprintf('host=%s port=%s dbname=postgres', $node->host, $node->port),
+			'current', '-m', 'shop_flyway' ], '<', \undef, '>', \$o, '2>', \$e);
+	is($o, "10\n", 'a conninfo string as -d');
+	local $ENV{PGHOST} = $node->host;
+	local $ENV{PGPORT} = $node->port;
+	local $ENV{PGDATABASE} = 'postgres';
+	IPC::Run::run([ 'pg_steward', 'current', '-m', 'shop_flyway' ], '<', \undef, '>', \$o, '2>', \$e);
+	is($o, "10\n", 'PG* environment variables');
+}
+
+($rc, $out, $err) = steward('frobnicate');
+is($rc, 2, 'unknown command: exit status 2');
+($rc, $out, $err) = steward('upgrade');
+is($rc, 2, 'missing --module: exit status 2');
+like($err, qr/upgrade needs --module NAME/, 'missing --module: said');
+($rc, $out, $err) = steward('status', '--bogus');
+is($rc, 2, 'unknown option: exit status 2');
+
+# ----------------------------------------- what needs the newer server
+{
+	my $dir = write_dir('repeatable', 'V1__a.sql' => 'CREATE TABLE rep_a (id int)',
+		'R__view.sql' => 'CREATE OR REPLACE VIEW rep_v AS SELECT * FROM rep_a');
+	($rc, $out, $err) = steward('upgrade', '-m', 'rep', '-D', $dir);
+	if ($has_register_set)
+	{
+		is($rc, 0, 'repeatable scripts are registered with register_set');
+	}
+	else
+	{
+		is($rc, 4, 'without register_set a repeatable script: exit status 4');
+		like($err, qr/R__view\.sql: repeatable scripts need steward\.register_set\(\)/,
+			'the error names the file and the missing function');
+	}
+}
+{
+	my $dir = write_dir('removed', 'V1__a.sql' => 'SELECT 1', 'V2__b.sql' => 'SELECT 2',
+		'V3__c.sql' => 'SELECT 3');
+	steward('upgrade', '-m', 'removed', '-D', $dir, '1');
+	steward('status', '-m', 'removed', '-D', $dir);
+	unlink "$dir/V3__c.sql";
+	($rc, $out, $err) = steward('upgrade', '-m', 'removed', '-D', $dir);
+  TODO:
+	{
+		# TODO(lead, after merging h-deploy): steward.register_set removes the
+		# pending script whose file is gone; on this server the program can
+		# only refuse (exit 5), which is asserted below instead.
+		local $TODO = $has_register_set ? undef : 'needs steward.register_set (branch h-deploy)';
+		ok($has_register_set && $rc == 0 && registered('removed') == 2,
+			'a deleted pending file is unregistered on the next run');
+	}
+	if (!$has_register_set)
+	{
+		is($rc, 5, 'without register_set a deleted pending file stops the run (exit status 5)');
+		like($err, qr/version 3 of module "removed" is registered and pending, but .* has no file for it/,
+			'and says why');
+	}
+	# the first run registered 3 and applied 1; the second applied nothing
+	is(sql("SELECT steward.current('removed')"), $has_register_set ? '2' : '1',
+		'nothing that has no file was applied');
+}
+
+# split: a no-transaction step's statements, one by one
+{
+	my $dir = write_dir('split', 'V1__idx.sql' => <<'EOS');
+-- steward:no-transaction
+CREATE INDEX CONCURRENTLY ix_a ON t (a);   -- a ; in a comment
+/* block ; /* nested ; */ */
+SELECT 'it''s; fine', E'\'; still', "odd;name" FROM t;
+CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $body$ BEGIN RETURN 1; END $body$;
+CREATE FUNCTION g() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT CASE WHEN true THEN 2 END; END;
+CREATE RULE r AS ON INSERT TO t DO ALSO (NOTIFY a; NOTIFY b);
+;
+SELECT $1, $$x;y$$
+EOS
+	($rc, $out) = steward('split', "$dir/V1__idx.sql");
+	my @stmts = ($out =~ /^-- statement \d+ of (\d+), line (\d+)$/mg);
+	is($stmts[0], 6, 'split finds 6 statements');
+	is_deeply([ @stmts[ map { 2 * $_ + 1 } 0 .. 5 ] ], [ 2, 4, 5, 6, 7, 9 ], 'on their lines');
+	like($out, qr/CREATE FUNCTION g\(\) .*BEGIN ATOMIC SELECT 1; SELECT CASE WHEN true THEN 2 END; END;\n/,
+		'a BEGIN ATOMIC body stays one statement');
+	like($out, qr/DO ALSO \(NOTIFY a; NOTIFY b\);\n/, 'parentheses keep a rule together');
+	like($out, qr/E'\\'; still', "odd;name" FROM t;\n/, 'quotes and escapes keep a statement together');
+}
+
+$node->stop;
+done_testing();

@@ -1,0 +1,175 @@
+# The pg_steward program's no-transaction steps and directory removals,
+# against the server API they need from branch h-deploy:
+#
+#   steward.register_set(module, scripts jsonb, remove_missing) RETURNS
+#     TABLE(version, action)   -- registers the whole directory at once
+#   steward.record_step(module, version, direction, duration_ms) RETURNS
+#     boolean                  -- records a step the program ran itself
+#
+# TODO(lead, after merging h-deploy): when the server has these functions
+# the stand-ins below are not created and the test runs against the real
+# ones; if the real record function has another name or signature, change
+# record_external_step() in cli/deploy.c (the one place that calls it) and
+# the stand-in here.  The stand-ins are plain PL/pgSQL over the catalogs,
+# just enough to define the contract.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use IPC::Run;
+use StewardNode;
+
+my $node = steward_node('cli_no_tx');
+$node->start;
+$node->safe_psql('postgres', 'CREATE EXTENSION pg_steward');
+sub sql { return $node->safe_psql('postgres', $_[0]); }
+my $tmp = PostgreSQL::Test::Utils::tempdir;
+
+for my $f ([ 'register_set', <<'SQL' ], [ 'record_step', <<'SQL' ])
+CREATE FUNCTION steward.register_set(module text, scripts jsonb, remove_missing boolean DEFAULT true)
+RETURNS TABLE (version text, action text) LANGUAGE plpgsql AS $f$
+#variable_conflict use_column
+DECLARE s jsonb; m text := register_set.module; reg text;
+BEGIN
+  PERFORM pg_advisory_xact_lock(1937012580, hashtext(m));
+  FOR s IN SELECT * FROM jsonb_array_elements(scripts) LOOP
+    SELECT ms.checksum INTO reg FROM steward.migration_scripts ms WHERE ms.module = m AND ms.version = s->>'version';
+    INSERT INTO steward.migration_scripts AS ms (module, version, description, up_sql, down_sql, checksum)
+    VALUES (m, s->>'version', s->>'description', s->>'up_sql', s->>'down_sql', steward.checksum(s->>'up_sql'))
+    ON CONFLICT (module, version) DO UPDATE SET up_sql = excluded.up_sql, down_sql = excluded.down_sql, checksum = excluded.checksum;
+    register_set.version := s->>'version'; register_set.action := CASE WHEN reg IS NULL THEN 'added' WHEN reg = steward.checksum(s->>'up_sql') THEN 'unchanged' ELSE 'updated' END; RETURN NEXT;
+  END LOOP;
+  IF remove_missing THEN
+    FOR register_set.version IN DELETE FROM steward.migration_scripts ms WHERE ms.module = m
+        AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(scripts) j WHERE j->>'version' = ms.version)
+        AND NOT EXISTS (SELECT 1 FROM steward.migrations a WHERE a.module = m AND a.version = ms.version)
+        RETURNING ms.version LOOP
+      register_set.action := 'removed'; RETURN NEXT;
+    END LOOP;
+  END IF;
+END $f$;
+SQL
+CREATE FUNCTION steward.record_step(module text, version text, direction text, duration_ms double precision)
+RETURNS boolean LANGUAGE plpgsql AS $f$
+#variable_conflict use_column
+DECLARE m text := record_step.module; v text := record_step.version;
+BEGIN
+  PERFORM pg_advisory_xact_lock(1937012580, hashtext(m));
+  IF record_step.direction = 'up' THEN
+    IF EXISTS (SELECT 1 FROM steward.migrations a WHERE a.module = m AND a.version = v) THEN RETURN false; END IF;
+    INSERT INTO steward.migrations (module, version, description, checksum, up_sql, down_sql, duration_ms, rank)
+    SELECT s.module, s.version, s.description, s.checksum, s.up_sql, s.down_sql, record_step.duration_ms,
+           coalesce((SELECT max(rank) FROM steward.migrations a WHERE a.module = m), 0) + 1
+      FROM steward.migration_scripts s WHERE s.module = m AND s.version = v;
+    INSERT INTO steward.migration_events (module, version, event, detail)
+    VALUES (m, v, 'apply', jsonb_build_object('duration_ms', record_step.duration_ms, 'no_transaction', true));
+  ELSE
+    DELETE FROM steward.migrations a WHERE a.module = m AND a.version = v;
+    IF NOT FOUND THEN RETURN false; END IF;
+    INSERT INTO steward.migration_events (module, version, event, detail)
+    VALUES (m, v, 'revert', jsonb_build_object('duration_ms', record_step.duration_ms, 'no_transaction', true));
+  END IF;
+  RETURN true;
+END $f$;
+SQL
+{
+	my ($name, $def) = @$f;
+	if (sql("SELECT count(*) FROM pg_proc WHERE proname = '$name' AND pronamespace = 'steward'::regnamespace") == 0)
+	{
+		note("steward.$name is missing: creating the stand-in");
+		sql($def);
+	}
+}
+
+sub steward
+{
+	my ($out, $err) = ('', '');
+	IPC::Run::run([ 'pg_steward', '-h', $node->host, '-p', $node->port, '-d', 'postgres', @_ ],
+		'<', \undef, '>', \$out, '2>', \$err,
+		IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
+	return ($? >> 8, $out, $err);
+}
+
+sub write_file
+{
+	my ($path, $content) = @_;
+	open my $fh, '>', $path or die "$path: $!";
+	print $fh $content;
+	close $fh;
+}
+
+my $dir = "$tmp/ntx";
+mkdir $dir;
+write_file("$dir/V1__items.sql",
+	"CREATE TABLE {{tables.items}} (id int, k int);\nINSERT INTO {{tables.items}} SELECT g, g % 10 FROM generate_series(1, 10000) g;\n");
+write_file("$dir/V2__index.sql",
+	"-- steward:no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS ix_items_k ON {{tables.items}} (k);\nSELECT pg_sleep(2.5);\n");
+write_file("$dir/U2__index.sql", "-- steward:no-transaction\nDROP INDEX CONCURRENTLY IF EXISTS {{schema}}.ix_items_k;\n");
+write_file("$dir/V3__after.sql", "CREATE TABLE {{tables.after}} (id int);\n");
+write_file("$dir/U3__after.sql", "DROP TABLE {{tables.after}};\n");
+
+# Three programs at once: the no-transaction step too runs once.
+my @runs;
+for my $p (1 .. 3)
+{
+	my $run = { out => '', err => '' };
+	$run->{h} = IPC::Run::start(
+		[ 'pg_steward', '-h', $node->host, '-p', $node->port, '-d', 'postgres', 'upgrade', '-m', 'ntx', '-D', $dir ],
+		'<', \undef, '>', \$run->{out}, '2>', \$run->{err},
+		IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
+	push @runs, $run;
+}
+$_->{h}->finish for @runs;
+is(scalar(grep { $_->{h}->result(0) == 0 } @runs), 3, 'three upgrades at once exit 0')
+  or diag(join '', map { $_->{err} } @runs);
+my $all = join '', map { $_->{out} } @runs;
+is(scalar(() = $all =~ /^applied +2 +index +\(\d+\.\d ms, no transaction\)$/mg), 1,
+	'the no-transaction step is applied by one of them');
+my $errs = join '', map { $_->{err} } @runs;
+like($errs, qr/^applying 2: \d+ s, statement 2 of 2: SELECT pg_sleep\(2\.5\)/m,
+	'a progress line while a statement runs long');
+is(sql("SELECT count(*) FROM steward.history WHERE module = 'ntx' AND event = 'apply'"), 3,
+	'one apply event per version');
+is(sql("SELECT indisvalid FROM pg_index WHERE indexrelid = 'ix_items_k'::regclass"), 't',
+	'the index was built concurrently and is valid');
+is(sql("SELECT string_agg(version || ':' || state, ',') FROM steward.status('ntx')"),
+	'1:applied,2:applied,3:applied', 'every version applied');
+is(sql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"), 0, 'the session lock is released');
+
+# A failing CONCURRENTLY build: its invalid index is dropped, the step stays pending.
+write_file("$dir/V4__unique.sql", "-- steward:no-transaction\nCREATE UNIQUE INDEX CONCURRENTLY ix_items_k_unique ON {{tables.items}} (k);\n");
+my ($rc, $out, $err) = steward('upgrade', '-m', 'ntx', '-D', $dir);
+is($rc, 5, 'a failing no-transaction step: exit status 5');
+like($err, qr/^pg_steward: error: version 4, statement 1 of 1 \(line 2\) failed: could not create unique index "ix_items_k_unique".* \(V4__unique\.sql\)$/m,
+	'the error names the version, the statement, its line and the file');
+like($err, qr/dropped the invalid index the failed statement left/, 'the invalid index is dropped');
+is(sql("SELECT count(*) FROM pg_index WHERE NOT indisvalid"), 0, 'no invalid index is left');
+is(sql("SELECT state FROM steward.status('ntx') WHERE version = '4'"), 'pending', 'the step stays pending');
+
+# A deleted pending file is unregistered on the next run (register_set).
+unlink "$dir/V4__unique.sql";
+($rc, $out, $err) = steward('upgrade', '-m', 'ntx', '-D', $dir);
+is($rc, 0, 'the next run exits 0');
+like($out, qr/^synced .*: 0 added, 0 updated, 1 removed$/m, 'it says the script was removed');
+is(sql("SELECT count(*) FROM steward.migration_scripts WHERE module = 'ntx' AND version = '4'"), 0,
+	'a deleted pending file is unregistered');
+
+# Downgrade through the no-transaction step.
+($rc, $out, $err) = steward('downgrade', '-m', 'ntx', '-D', $dir, '1');
+is($rc, 0, 'downgrade through a no-transaction step exits 0');
+like($out, qr/^reverted 3 .*\nreverted 2 +index +\(\d+\.\d ms, no transaction\)$/m, 'both reverted, newest first');
+is(sql("SELECT count(*) FROM pg_class WHERE relname = 'ix_items_k'"), 0, 'the index is dropped');
+is(sql("SELECT steward.current('ntx')"), '1', 'at version 1');
+
+# The plan of a no-transaction step: top-level statements under the session lock.
+($rc, $out) = steward('plan', '-m', 'ntx', '-D', $dir);
+like($out, qr/-- step 1: apply version 2, index \(V2__index\.sql\), outside a transaction\n(--.*\n)+SELECT \* FROM steward\.register_set.*\nSELECT pg_catalog\.pg_advisory_lock\(1937012580, pg_catalog\.hashtext\('ntx'\)\);\nCREATE INDEX CONCURRENTLY IF NOT EXISTS ix_items_k ON public\.items \(k\);\nSELECT pg_sleep\(2\.5\);\nSELECT steward\.record_step\('ntx', '2', 'up', NULL\);\n/,
+	'plan shows a no-transaction step as top-level statements and its recording');
+my ($ret, $o, $e) = $node->psql('postgres', $out, on_error_stop => 1);
+is($ret, 0, 'psql runs that plan') or diag($e);
+is(sql("SELECT string_agg(version || ':' || state, ',') FROM steward.status('ntx')"),
+	'1:applied,2:applied,3:applied', 'the plan applied the versions');
+
+$node->stop;
+done_testing();
