@@ -147,6 +147,9 @@ report=$(
 	printf '   %-20s %12s %12s\n' pg_steward "${per_query[pg_steward]}" "$ovh_steward"
 	printf '   %-20s %12s %12s\n' pg_stat_statements "${per_query[pg_stat_statements]}" "$ovh_pgss"
 	echo "   pg_steward overhead / pg_stat_statements overhead: $ratio_cg (goal <= 0.30, and <= 1500 instructions)"
+	case $server in *"(assertions on)")
+		echo "   (assertion-enabled build: the goals are set for release builds; see README, Performance)" ;;
+	esac
 	if [ "$PGBENCH" != 0 ]; then
 		echo "2. pgbench -S -c 2 -T $PGB_SECONDS, $PGB_PAIRS alternating pairs: none ${tps_none[*]} / pg_steward ${tps_steward[*]}"
 		echo "   median tps: none $m_none, pg_steward $m_steward, ratio $ratio_tps (goal >= 0.98)"
