@@ -43,11 +43,12 @@ ensure_packages() {
 	as_root pg_ctlcluster 15 main stop >/dev/null 2>&1 || true
 }
 
-# on_exit CMD: run CMD when the script exits (after the ones added before).
+# on_exit CMD: run CMD when the script exits (after the ones added before);
+# a command that fails does not stop the ones after it.
 STEWARD_ON_EXIT=()
 on_exit() {
 	STEWARD_ON_EXIT+=("$1")
-	trap 'for c in "${STEWARD_ON_EXIT[@]}"; do eval "$c"; done' EXIT
+	trap 'for c in "${STEWARD_ON_EXIT[@]}"; do eval "$c" || true; done' EXIT
 }
 
 # resolve_pg: choose the PostgreSQL to build and test against and set
