@@ -240,21 +240,31 @@ serial_base_type(TypeName *name)
 }
 
 /*
- * The risk of a column added with a value per row: the safe pattern adds
- * it plain and fills it in batches.
+ * The risk of a column added with a value for every row, and its safe
+ * pattern (hint).
  */
 static RewriteRisk *
-added_column_risk(const GuardTable *t, ColumnDef *col, const char *why, const char *type,
-				  const char *fill)
+added_column_risk(ColumnDef *col, const char *why, char *hint)
+{
+	return steward_rewrite_risk("rewrite",
+								psprintf("Column %s %s, so adding it writes every row.",
+										 quote_identifier(col->colname), why),
+								hint);
+}
+
+/*
+ * The safe pattern of a column whose value differs per row: add it plain,
+ * give new rows their value, fill the existing ones in batches.
+ */
+static char *
+batch_fill_hint(const GuardTable *t, ColumnDef *col, const char *type, const char *fill)
 {
 	const char *c = quote_identifier(col->colname);
 
-	return steward_rewrite_risk("rewrite",
-								psprintf("Column %s %s, so adding it writes every row.", c, why),
-								psprintf("Add the column without it, then give new rows their value and fill the existing ones in batches: "
-										 "ALTER TABLE %s ADD COLUMN %s %s; ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s; "
-										 "then UPDATE %s SET %s = %s WHERE <a range of keys>, one batch per transaction.",
-										 t->qname, c, type, t->qname, c, fill, t->qname, c, fill));
+	return psprintf("Add the column without it, then give new rows their value and fill the existing ones in batches: "
+					"ALTER TABLE %s ADD COLUMN %s %s; ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s; "
+					"then UPDATE %s SET %s = %s WHERE <a range of keys>, one batch per transaction.",
+					t->qname, c, type, t->qname, c, fill, t->qname, c, fill);
 }
 
 /*
@@ -364,27 +374,33 @@ static RewriteRisk *
 judge_column_kind(const GuardTable *t, ColumnDef *col, Oid typid, int32 typmod)
 {
 	const char *type = OidIsValid(typid) ? format_type_with_typemod(typid, typmod) : "integer";
+	const char *seq = "nextval('<a sequence OWNED BY the column>')";
 	ListCell   *lc;
 
 	if (serial_base_type(col->typeName) != NULL)
-		return added_column_risk(t, col, "is serial (its default nextval() differs per row)",
-								 serial_base_type(col->typeName),
-								 "nextval('<a sequence OWNED BY the column>')");
+		return added_column_risk(col, "is serial (its default nextval() differs per row)",
+								 batch_fill_hint(t, col, serial_base_type(col->typeName), seq));
 	foreach(lc, col->constraints)
 	{
 		Constraint *con = lfirst_node(Constraint, lc);
 
 		if (con->contype == CONSTR_IDENTITY)
-			return added_column_risk(t, col, "is an identity column (every row gets its own value)",
-									 type, "nextval('<a sequence OWNED BY the column>')");
+			return added_column_risk(col, "is an identity column (every row gets its own value)",
+									 batch_fill_hint(t, col, type, seq));
 		if (con->contype == CONSTR_GENERATED && steward_generated_is_stored(con))
-			return added_column_risk(t, col, "is a stored generated column (computed for every row)",
-									 type, "<its expression, kept current by a trigger>");
+			return added_column_risk(col, "is a stored generated column (computed for every row)",
+									 psprintf("Add a plain %s column that a trigger keeps current, and fill the existing rows in batches "
+											  "(UPDATE %s SET %s = <its expression> WHERE <a range of keys>, one batch per transaction); "
+											  "from PostgreSQL 18 on, a VIRTUAL generated column is computed when read and writes nothing.",
+											  type, t->qname, quote_identifier(col->colname)));
 	}
 	if (OidIsValid(typid) && DomainHasConstraints(typid))
-		return added_column_risk(t, col, "is of a domain with constraints (checked on every row)",
-								 format_type_be(getBaseType(typid)),
-								 "<a value, checked by a CHECK ... NOT VALID validated later>");
+		return added_column_risk(col, "is of a domain with constraints (checked on every row)",
+								 psprintf("Add it with the domain's base type and its checks as a CHECK constraint, added NOT VALID and validated without blocking: "
+										  "ALTER TABLE %s ADD COLUMN %s %s; ALTER TABLE %s ADD CONSTRAINT <name> CHECK (...) NOT VALID; "
+										  "ALTER TABLE %s VALIDATE CONSTRAINT <name>.",
+										  t->qname, quote_identifier(col->colname),
+										  format_type_be(getBaseType(typid)), t->qname, t->qname));
 	return NULL;
 }
 
@@ -416,8 +432,8 @@ judge_add_column(Relation rel, AlterTableCmd *cmd, const GuardTable *t)
 		{
 			char	   *sql = deparse_expression((Node *) def, NIL, false, false);
 
-			return added_column_risk(t, col, psprintf("has the volatile default %s (evaluated for every row)", sql),
-									 format_type_with_typemod(typid, typmod), sql);
+			return added_column_risk(col, psprintf("has the volatile default %s (evaluated for every row)", sql),
+									 batch_fill_hint(t, col, format_type_with_typemod(typid, typmod), sql));
 		}
 	}
 	foreach(lc, col->constraints)
