@@ -7,9 +7,10 @@
  *
  * A ProcessUtility hook judges every utility statement a migration runs
  * (steward_migration_module() is set: upgrade, downgrade, migrate, deploy,
- * the pg_steward program) from its parse tree and the live table: ALTER
- * TABLE subcommands (rewrite_rules.c), CREATE INDEX without CONCURRENTLY,
- * CLUSTER and VACUUM FULL.  The table is looked up and locked the way the
+ * the pg_steward program, dry_run) from its parse tree and the live table:
+ * ALTER TABLE subcommands (rewrite_rules.c), CREATE INDEX, REINDEX TABLE
+ * and REFRESH MATERIALIZED VIEW without CONCURRENTLY, CLUSTER and VACUUM
+ * FULL.  The table is looked up and locked the way the
  * statement itself does it -- the same function, lock level and permission
  * callback -- so a name resolves as the statement resolves it, and no lock
  * is upgraded later.  The statement is refused (55000) when the tables it
@@ -154,6 +155,7 @@ refuse(const char *command, const GuardTable *t, const RewriteRisk *risk, int64 
 																		  Int64GetDatum(bytes))));
 	const char *limit = GetConfigOptionByName("steward.rewrite_guard_mb", NULL, false);
 	const char *hint = risk->hint;
+	const char *kind = get_rel_relkind(t->relid) == RELKIND_MATVIEW ? "materialized view" : "table";
 
 	if (steward_running_own_ddl())
 		hint = psprintf("pg_steward adds the columns of the schema's policy to a table that arrives in it. "
@@ -161,8 +163,8 @@ refuse(const char *command, const GuardTable *t, const RewriteRisk *risk, int64 
 						"and add them the safe way. %s", risk->hint);
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-			 errmsg("%s would %s table %s (%s) under %s",
-					command, risk->action, t->qname, size, lock_words(lockmode)),
+			 errmsg("%s would %s %s %s (%s) under %s",
+					command, risk->action, kind, t->qname, size, lock_words(lockmode)),
 			 errdetail("%s Inside migrations, tables larger than steward.rewrite_guard_mb (%s) are not rewritten or read whole under a lock that stops their users.",
 					   risk->cause, limit),
 			 errhint("%s To accept the lock in this migration only, begin it with SET LOCAL steward.rewrite_guard_mb = 0.",
@@ -312,20 +314,19 @@ judge_cluster(ClusterStmt *stmt, const char *query)
 }
 
 /*
- * Is a VACUUM statement's FULL option on?
+ * Is a boolean option of a statement's option list on (VACUUM's FULL,
+ * REINDEX's CONCURRENTLY)?
  */
 static bool
-vacuum_full(VacuumStmt *stmt)
+option_on(List *options, const char *name)
 {
 	ListCell   *lc;
 
-	if (!stmt->is_vacuumcmd)
-		return false;
-	foreach(lc, stmt->options)
+	foreach(lc, options)
 	{
 		DefElem    *opt = lfirst_node(DefElem, lc);
 
-		if (strcmp(opt->defname, "full") == 0)
+		if (strcmp(opt->defname, name) == 0)
 			return defGetBoolean(opt);
 	}
 	return false;
@@ -341,7 +342,7 @@ judge_vacuum_full(VacuumStmt *stmt, const char *query)
 {
 	ListCell   *lc;
 
-	if (!vacuum_full(stmt))
+	if (!stmt->is_vacuumcmd || !option_on(stmt->options, "full"))
 		return;
 	foreach(lc, stmt->rels)
 	{
@@ -366,6 +367,64 @@ judge_vacuum_full(VacuumStmt *stmt, const char *query)
 }
 
 /*
+ * REFRESH MATERIALIZED VIEW without CONCURRENTLY runs the view's query and
+ * writes its rows anew while reads wait; the view's present size stands
+ * for that work.  WITH NO DATA only empties it.  Locked as the refresh
+ * locks it.
+ */
+static void
+judge_refresh(RefreshMatViewStmt *stmt, const char *query)
+{
+	Oid			relid;
+	int64		bytes;
+	GuardTable	t;
+
+	if (stmt->concurrent || stmt->skipData)
+		return;
+	relid = RangeVarGetRelidExtended(stmt->relation, AccessExclusiveLock, 0,
+									 steward_rangevar_callback_maintains, NULL);
+	bytes = tables_bytes(list_make1_oid(relid));
+	if (!over_limit(bytes))
+		return;
+	guard_table_init(&t, relid, query);
+	refuse("REFRESH MATERIALIZED VIEW", &t,
+		   steward_rewrite_risk("rewrite", pstrdup("REFRESH MATERIALIZED VIEW runs the view's query and writes its rows anew while reads wait."),
+								psprintf("Refresh it while reads go on: REFRESH MATERIALIZED VIEW CONCURRENTLY %s (the view needs a unique index on plain columns).",
+										 t.qname)),
+		   bytes, AccessExclusiveLock);
+}
+
+/*
+ * REINDEX TABLE without CONCURRENTLY rebuilds every index of the table,
+ * reading every row while writes wait (and reads that would use the index
+ * being rebuilt).  Locked as ReindexTable locks it.  REINDEX INDEX is not
+ * judged.
+ */
+static void
+judge_reindex(ReindexStmt *stmt, const char *query)
+{
+	Oid			relid;
+	int64		bytes;
+	GuardTable	t;
+
+	if (stmt->kind != REINDEX_OBJECT_TABLE || stmt->relation == NULL ||
+		option_on(stmt->params, "concurrently"))
+		return;
+	relid = RangeVarGetRelidExtended(stmt->relation, ShareLock, 0,
+									 steward_rangevar_callback_maintains, NULL);
+	bytes = tables_bytes(statement_tables(relid, get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE,
+										  AccessShareLock));
+	if (!over_limit(bytes))
+		return;
+	guard_table_init(&t, relid, query);
+	refuse("REINDEX", &t,
+		   steward_rewrite_risk("scan", pstrdup("REINDEX TABLE rebuilds every index of the table from all of its rows."),
+								psprintf("Rebuild them without blocking writes in a no-transaction step (run by CALL steward.deploy or the pg_steward program): REINDEX TABLE CONCURRENTLY %s.",
+										 t.qname)),
+		   bytes, ShareLock);
+}
+
+/*
  * Judge the statements a migration runs (see the file header), then run
  * them.  The parse tree is only read.
  */
@@ -386,6 +445,10 @@ rewrite_guard_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool r
 			judge_cluster((ClusterStmt *) stmt, queryString);
 		else if (IsA(stmt, VacuumStmt))
 			judge_vacuum_full((VacuumStmt *) stmt, queryString);
+		else if (IsA(stmt, RefreshMatViewStmt))
+			judge_refresh((RefreshMatViewStmt *) stmt, queryString);
+		else if (IsA(stmt, ReindexStmt))
+			judge_reindex((ReindexStmt *) stmt, queryString);
 	}
 	if (prev_ProcessUtility)
 		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);

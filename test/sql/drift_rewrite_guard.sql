@@ -17,14 +17,16 @@ CREATE TABLE rg.small_rows (LIKE rg.big_rows INCLUDING ALL) WITH (autovacuum_ena
 INSERT INTO rg.small_rows SELECT * FROM rg.big_rows WHERE id = 1;
 SELECT pg_table_size('rg.big_rows') > 512 * 1024 AS big, pg_table_size('rg.small_rows') < 64 * 1024 AS small;
 
--- Run one migration of module rg; a refusal is shown with the table's size
--- masked (it may differ by a page between runs and majors).
-CREATE FUNCTION public.rg_migrate(version text, up_sql text) RETURNS text
+-- Run SQL (rg_run) or one migration of module rg (rg_migrate); a refusal is
+-- shown with the table's size masked (it may differ by a page between runs
+-- and majors).
+CREATE FUNCTION public.rg_run(sql text) RETURNS text
   LANGUAGE plpgsql AS $$
 DECLARE
-	st text; msg text; det text; hin text;
+	result text; st text; msg text; det text; hin text;
 BEGIN
-	RETURN steward.migrate('rg', version, up_sql);
+	EXECUTE sql INTO result;
+	RETURN result;
 EXCEPTION WHEN others THEN
 	GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL,
 		hin = PG_EXCEPTION_HINT;
@@ -35,6 +37,8 @@ EXCEPTION WHEN others THEN
 	RAISE EXCEPTION '% [%]', msg, st USING DETAIL = det, HINT = hin;
 END
 $$;
+CREATE FUNCTION public.rg_migrate(version text, up_sql text) RETURNS text
+  LANGUAGE sql AS $$ SELECT public.rg_run(format('SELECT steward.migrate(%L, %L, %L)', 'rg', version, up_sql)) $$;
 \set VERBOSITY default
 SET steward.rewrite_guard_mb = '64kB';
 SHOW steward.rewrite_guard_mb;
@@ -123,6 +127,25 @@ SELECT rg_migrate('14', 'DO $$BEGIN EXECUTE ''VACUUM FULL rg.small_rows''; END$$
 SELECT rg_migrate('14', 'ALTER TABLE rg.big_rows SET UNLOGGED');
 SELECT rg_migrate('14', 'ALTER TABLE rg.big_rows SET LOGGED, SET TABLESPACE pg_default, SET ACCESS METHOD heap');
 
+-- 7. REFRESH MATERIALIZED VIEW and REINDEX TABLE without CONCURRENTLY.
+CREATE MATERIALIZED VIEW rg.big_totals WITH (autovacuum_enabled = off) AS SELECT id, qty, note FROM rg.big_rows;
+CREATE UNIQUE INDEX uq_big_totals_id ON rg.big_totals (id);
+CREATE MATERIALIZED VIEW rg.small_totals AS SELECT id, qty FROM rg.small_rows;
+SELECT rg_migrate('14.1', 'REFRESH MATERIALIZED VIEW rg.small_totals; REINDEX TABLE rg.small_rows');
+SELECT rg_migrate('14.2', 'REFRESH MATERIALIZED VIEW rg.big_totals');
+SELECT rg_migrate('14.2', 'REINDEX TABLE rg.big_rows');
+SELECT rg_migrate('14.2', 'DO $$BEGIN EXECUTE ''REINDEX TABLE CONCURRENTLY rg.big_rows''; END$$');
+SELECT rg_migrate('14.2', 'REFRESH MATERIALIZED VIEW CONCURRENTLY rg.big_totals; '
+                          'REFRESH MATERIALIZED VIEW rg.big_totals WITH NO DATA');
+
+-- Every way a migration runs is judged: upgrade, dry_run, downgrade.
+SELECT steward.register('rg', '14.3', 'CREATE INDEX ix_big_rows_ref ON rg.big_rows (ref)');
+SELECT rg_run('SELECT count(*) FROM steward.upgrade(''rg'')');
+SELECT version, outcome, regexp_replace(error, '\(\d+ (bytes|kB|MB)\)', '(<size>)') AS error FROM steward.dry_run('rg');
+SELECT steward.register('rg', '14.3', 'SELECT 1', 'CREATE INDEX ix_big_rows_ref ON rg.big_rows (ref)');
+SELECT rg_run('SELECT count(*) FROM steward.upgrade(''rg'')');
+SELECT rg_run('SELECT count(*) FROM steward.downgrade(''rg'')');
+
 -- Per migration: SET LOCAL steward.rewrite_guard_mb = 0 accepts the lock,
 -- and the setting is back afterwards.
 SELECT rg_migrate('15', 'SET LOCAL steward.rewrite_guard_mb = 0; ALTER TABLE rg.big_rows ALTER COLUMN code TYPE varchar(9)');
@@ -163,7 +186,6 @@ RESET search_path;
 CREATE ROLE rg_dev;
 GRANT USAGE ON SCHEMA rg TO rg_dev;
 GRANT EXECUTE ON FUNCTION steward.migrate(text, text, text, text, text, boolean) TO rg_dev;
-GRANT EXECUTE ON FUNCTION public.rg_migrate(text, text) TO rg_dev;
 SET ROLE rg_dev;
 SELECT rg_migrate('21', 'CREATE INDEX ix_big_rows_note ON rg.big_rows (note)');
 RESET ROLE;
@@ -218,5 +240,6 @@ DROP SCHEMA rg CASCADE;
 DROP SCHEMA rgm CASCADE;
 SELECT steward.unmanage_schema('rgm');
 DROP FUNCTION public.rg_migrate(text, text);
+DROP FUNCTION public.rg_run(text);
 REVOKE EXECUTE ON FUNCTION steward.migrate(text, text, text, text, text, boolean) FROM rg_dev;
 DROP ROLE rg_dev;
