@@ -172,6 +172,31 @@ refuse(const char *command, const GuardTable *t, const RewriteRisk *risk, int64 
 }
 
 /*
+ * Does an ALTER TABLE act on the children of its table too?  Only the
+ * subcommands the guard judges count: SET TABLESPACE, SET LOGGED and SET
+ * ACCESS METHOD stay on the table named, so its children are neither
+ * locked nor judged for them.
+ */
+static bool
+alter_recurses(AlterTableStmt *stmt)
+{
+	ListCell   *lc;
+
+	if (!stmt->relation->inh)
+		return false;
+	foreach(lc, stmt->cmds)
+	{
+		AlterTableType subtype = lfirst_node(AlterTableCmd, lc)->subtype;
+
+		if (subtype == AT_AddColumn || subtype == AT_AlterColumnType ||
+			subtype == AT_SetNotNull || subtype == AT_AddConstraint ||
+			steward_at_is_set_expression(subtype))
+			return true;
+	}
+	return false;
+}
+
+/*
  * ALTER TABLE / ALTER MATERIALIZED VIEW: the table is looked up and locked
  * by AlterTableLookupRelation at the level AlterTableGetLockLevel gives,
  * as ProcessUtilitySlow does next; each table the statement recurses to is
@@ -196,7 +221,7 @@ judge_alter_table(AlterTableStmt *stmt, const char *query)
 	if (!OidIsValid(relid))
 		return;
 	guard_table_init(&t, relid, query);
-	foreach(lc, statement_tables(relid, stmt->relation->inh, lockmode))
+	foreach(lc, statement_tables(relid, alter_recurses(stmt), lockmode))
 	{
 		Relation	rel = relation_open(lfirst_oid(lc), NoLock);
 		RewriteRisk *r = steward_judge_alter_cmds(rel, stmt->cmds, &t);

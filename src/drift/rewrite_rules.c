@@ -688,8 +688,9 @@ steward_judge_alter_cmds(Relation rel, List *cmds, const GuardTable *t)
 			risk = judge_add_constraint(rel, castNode(Constraint, cmd->def), t);
 		else if (steward_at_is_set_expression(cmd->subtype))
 			risk = judge_set_expression(rel, cmd, t);
-		else
-			risk = judge_table_move(rel, cmd, t);
+		else if (RelationGetRelid(rel) == t->relid)
+			risk = judge_table_move(rel, cmd, t);	/* these stay on the table
+													 * named */
 		if (risk != NULL)
 			return risk;
 	}

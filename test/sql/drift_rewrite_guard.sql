@@ -179,6 +179,12 @@ SET search_path = pg_temp, nowhere, rg;
 SELECT public.rg_migrate('20', 'ALTER TABLE big_rows ADD COLUMN stamp timestamptz DEFAULT clock_timestamp()');
 SELECT attname FROM pg_attribute WHERE attrelid = 'pg_temp.big_rows'::regclass AND attname = 'stamp';
 DROP TABLE pg_temp.big_rows;
+-- names that need quotes, found along the search_path, are quoted in the answer
+CREATE SCHEMA "Rg Odd";
+CREATE TABLE "Rg Odd"."Big Rows" WITH (autovacuum_enabled = off) AS SELECT id, qty AS "Qty" FROM rg.big_rows;
+SET search_path = "Rg Odd";
+SELECT public.rg_migrate('20.1', 'ALTER TABLE "Big Rows" ALTER COLUMN "Qty" SET NOT NULL');
+DROP SCHEMA "Rg Odd" CASCADE;
 RESET search_path;
 
 -- The lookup checks rights before it locks: a role that may run migrations
