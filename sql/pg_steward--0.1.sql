@@ -799,6 +799,185 @@ COMMENT ON FUNCTION steward.unmanage_schema(name) IS
 REVOKE EXECUTE ON FUNCTION steward.manage_schema(name, text, boolean, boolean, boolean, text, text, text, text, text, text[], text),
 	steward.unmanage_schema(name) FROM PUBLIC;
 
+-- lint's created_outside_migrations: the tables of module schemas
+-- (steward.modules.schema_name) among the given schemas that no migration
+-- created.  steward.fingerprints decides: only migrations (for what they
+-- created or changed) and stamp (adopting a schema as it is) write it, so a
+-- table with no fingerprint under its identity -- nor under its OID in the
+-- database that stored it, so that a rename keeps it -- was made outside
+-- migrations.  This is check()'s "added" for tables.  The DDL log does not
+-- decide: it is not dumped, a restore logs its own CREATE TABLEs, and
+-- tables made before pg_steward have no rows in it.  SECURITY DEFINER (the
+-- catalogs are not readable by PUBLIC): only OIDs and module names come out.
+CREATE FUNCTION steward.tables_outside_migrations(schemas oid[])
+	RETURNS TABLE (relid oid, module text)
+	LANGUAGE sql STABLE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	WITH db AS (
+		-- the dbid fingerprint.c stores: system identifier (unsigned) and database OID
+		SELECT (CASE WHEN s.system_identifier < 0 THEN s.system_identifier::numeric + 18446744073709551616
+					 ELSE s.system_identifier::numeric END)::text || ':' || d.oid::text AS dbid
+		  FROM pg_control_system() s, pg_database d WHERE d.datname = current_database())
+	SELECT c.oid, m.module
+	  FROM pg_class c
+	  JOIN pg_namespace n ON n.oid = c.relnamespace
+	  CROSS JOIN LATERAL (SELECT min(mo.module) AS module FROM steward.modules mo
+						   WHERE mo.schema_name = n.nspname) m
+	  CROSS JOIN LATERAL pg_identify_object('pg_class'::regclass, c.oid, 0) i
+	 WHERE c.relnamespace = ANY ($1) AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+	   AND m.module IS NOT NULL
+	   AND NOT EXISTS (SELECT 1 FROM steward.fingerprints f
+						WHERE f.schema_name = n.nspname AND f.object_type = i.type
+						  AND f.object_identity = i.identity)
+	   AND NOT EXISTS (SELECT 1 FROM steward.fingerprints f, db
+						WHERE f.objid = c.oid AND f.dbid = db.dbid AND f.object_type = i.type)
+	$$;
+COMMENT ON FUNCTION steward.tables_outside_migrations(oid[]) IS
+	'Tables of module schemas among the given schemas that no migration created (no fingerprint from a migration or stamp); used by lint';
+
+-- lint's production checklist over the given schemas, each finding with
+-- the SQL that fixes it: created_outside_migrations, fk_without_index (no
+-- valid, non-partial index whose leading columns are the key's columns, in
+-- any order), not_validated (a NOT VALID constraint never validated;
+-- NOT ENFORCED ones of 18 are meant to stay so), no_primary_key and
+-- duplicate_index (same access method, columns, operator classes,
+-- collations, orderings, expressions and predicate; the one to drop is the
+-- one not backing the primary key, then not backing a constraint, then not
+-- unique, then the newer).  Tables are chosen as lint's naming rules choose
+-- them: no partitions (they follow their parent), typed, temporary or
+-- extension tables.  Names in suggestions are schema-qualified.
+CREATE FUNCTION steward.lint_checklist(schemas oid[])
+	RETURNS TABLE (object_type text, object_identity text, rule text, message text, suggestion text)
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	WITH tbls AS (
+		SELECT c.oid, c.relkind, c.relname, n.nspname, format('%I.%I', n.nspname, c.relname) AS qname,
+			   i.type AS otype, i.identity AS ident, coalesce(p.id_column, 'id') AS id_column,
+			   coalesce(p.inject_columns, false) AS injecting,
+			   EXISTS (SELECT 1 FROM unnest(p.inject_exclude) x WHERE c.relname LIKE x) AS excluded,
+			   ARRAY[p.created_column, p.updated_column] AS stamps
+		  FROM pg_class c
+		  JOIN pg_namespace n ON n.oid = c.relnamespace
+		  LEFT JOIN steward.schema_policies p ON p.schema_name = n.nspname AND p.mode <> 'off'
+		  CROSS JOIN LATERAL pg_identify_object('pg_class'::regclass, c.oid, 0) i
+		 WHERE c.relnamespace = ANY ($1) AND c.relkind IN ('r', 'p')
+		   AND NOT c.relispartition AND c.reloftype = 0 AND c.relpersistence <> 't'
+		   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+							  AND d.objid = c.oid AND d.deptype = 'e')),
+	keyed AS (
+		SELECT k.oid, k.conname, k.contype, k.conkey, k.confrelid, k.convalidated, k.conparentid,
+			   coalesce((to_jsonb(k) ->> 'conenforced')::boolean, true) AS enforced,	-- 18 has NOT ENFORCED
+			   t.oid AS relid, t.qname, t.relkind,
+			   (pg_identify_object('pg_constraint'::regclass, k.oid, 0)).identity AS ident,
+			   (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY u.ord)
+				  FROM unnest(k.conkey) WITH ORDINALITY u(attnum, ord)
+				  JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.attnum) AS cols,
+			   ARRAY(SELECT a.attname::text FROM unnest(k.conkey) WITH ORDINALITY u(attnum, ord)
+					   JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.attnum
+					  ORDER BY u.ord) AS colnames
+		  FROM pg_constraint k JOIN tbls t ON t.oid = k.conrelid
+		 WHERE k.conparentid = 0),
+	idx AS (
+		SELECT x.indexrelid, x.indrelid, x.indisunique, ic.relname AS iname, ic.relkind AS ikind,
+			   t.nspname, t.qname, k.contype, k.conname,
+			   concat_ws('|', ic.relam, x.indnkeyatts, x.indkey, x.indclass, x.indcollation, x.indoption,
+						 x.indnullsnotdistinct, coalesce(pg_get_expr(x.indexprs, x.indrelid), ''),
+						 coalesce(pg_get_expr(x.indpred, x.indrelid), '')) AS signature
+		  FROM pg_index x
+		  JOIN tbls t ON t.oid = x.indrelid
+		  JOIN pg_class ic ON ic.oid = x.indexrelid
+		  LEFT JOIN pg_constraint k ON k.conindid = x.indexrelid AND k.conrelid = x.indrelid
+								   AND k.contype IN ('p', 'u', 'x')
+		 WHERE x.indisvalid)
+	SELECT t.otype, t.ident, 'created_outside_migrations',
+		   format('Table %s is in the schema of module %s, but no migration created it: adopt the schema as it is (stamp), or drop the table and create it in a migration.',
+				  t.qname, quote_literal(o.module)),
+		   format('SELECT steward.stamp(%L, coalesce(steward.current(%L), %L));', o.module, o.module, 'base')
+	  FROM steward.tables_outside_migrations($1) o JOIN tbls t ON t.oid = o.relid
+	UNION ALL
+	SELECT 'table constraint', k.ident, 'fk_without_index',
+		   format('No index of %s leads with the columns of foreign key %I (%s): each DELETE or key UPDATE in %s reads all of %s to check it.',
+				  k.qname, k.conname, k.cols, k.confrelid::regclass, k.qname),
+		   format('CREATE INDEX%s %I ON %s (%s);', CASE WHEN k.relkind = 'p' THEN '' ELSE ' CONCURRENTLY' END,
+				  steward.standard_name('ix', k.relid::regclass, k.colnames), k.qname, k.cols)
+	  FROM keyed k
+	 WHERE k.contype = 'f'
+	   AND NOT EXISTS (SELECT 1 FROM pg_index x
+						WHERE x.indrelid = k.relid AND x.indisvalid AND x.indpred IS NULL
+						  AND x.indnkeyatts >= cardinality(k.conkey)
+						  AND ARRAY(SELECT v FROM unnest((x.indkey::int2[])[0:cardinality(k.conkey) - 1]) v ORDER BY v)
+							  = ARRAY(SELECT v FROM unnest(k.conkey) v ORDER BY v))
+	UNION ALL
+	SELECT 'table constraint', k.ident, 'not_validated',
+		   format('Constraint %I on %s was added NOT VALID and never validated: rows from before it were never checked.',
+				  k.conname, k.qname),
+		   format('ALTER TABLE %s VALIDATE CONSTRAINT %I;', k.qname, k.conname)
+	  FROM keyed k
+	 WHERE NOT k.convalidated AND k.enforced
+	UNION ALL
+	SELECT t.otype, t.ident, 'no_primary_key',
+		   format('Table %s has no primary key%s: its rows cannot be told apart, and logical replication cannot send its updates and deletes.',
+				  t.qname, CASE WHEN t.excluded THEN ' (inject_exclude leaves it without the policy''s ' || quote_ident(t.id_column) || ')' ELSE '' END),
+		   CASE
+			 WHEN u.iname IS NOT NULL
+			 THEN format('ALTER TABLE %s ADD CONSTRAINT %I PRIMARY KEY USING INDEX %I;', t.qname, s.pk, u.iname)
+			 WHEN a.cols IS NOT NULL
+			 THEN format('ALTER TABLE %s ADD CONSTRAINT %I PRIMARY KEY (%s);', t.qname, s.pk, a.cols)
+			 WHEN EXISTS (SELECT 1 FROM pg_attribute c WHERE c.attrelid = t.oid AND c.attname = t.id_column AND NOT c.attisdropped)
+			 THEN format('ALTER TABLE %s ADD CONSTRAINT %I PRIMARY KEY (%I);', t.qname, s.pk, t.id_column)
+			 WHEN t.injecting AND NOT t.excluded
+			 THEN format('ALTER TABLE %s ADD COLUMN %I uuid NOT NULL DEFAULT gen_random_uuid(), ADD CONSTRAINT %I PRIMARY KEY (%I);',
+						 t.qname, t.id_column, s.pk, t.id_column)
+			 ELSE format('ALTER TABLE %s ADD COLUMN %I bigint GENERATED ALWAYS AS IDENTITY, ADD CONSTRAINT %I PRIMARY KEY (%I);',
+						 t.qname, t.id_column, s.pk, t.id_column)
+		   END
+	  FROM tbls t
+	  CROSS JOIN LATERAL (SELECT steward.standard_name('pk', t.oid::regclass, NULL) AS pk) s
+	  -- a unique index on NOT NULL columns that no constraint owns becomes the key as it is
+	  LEFT JOIN LATERAL (
+		SELECT ic.relname AS iname
+		  FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid JOIN pg_am am ON am.oid = ic.relam
+		 WHERE x.indrelid = t.oid AND t.relkind = 'r' AND x.indisunique AND x.indisvalid AND am.amname = 'btree'
+		   AND x.indpred IS NULL AND x.indexprs IS NULL
+		   AND NOT EXISTS (SELECT 1 FROM unnest(x.indoption::int2[]) o WHERE o <> 0)
+		   AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid AND k.conrelid = t.oid)
+		   AND NOT EXISTS (SELECT 1 FROM unnest(x.indkey::int2[]) v
+							 JOIN pg_attribute c ON c.attrelid = t.oid AND c.attnum = v WHERE NOT c.attnotnull)
+		 ORDER BY x.indnatts, ic.relname LIMIT 1) u ON true
+	  -- an association table (two or more foreign keys cover every column but
+	  -- the policy's timestamps) is keyed by its foreign keys
+	  LEFT JOIN LATERAL (
+		SELECT string_agg(quote_ident(c.attname), ', ' ORDER BY c.attnum) AS cols
+		  FROM pg_attribute c
+		 WHERE c.attrelid = t.oid AND c.attnum > 0 AND NOT c.attisdropped
+		HAVING (SELECT count(*) FROM pg_constraint k WHERE k.conrelid = t.oid AND k.contype = 'f') >= 2
+		   AND bool_and(coalesce(c.attname = ANY (t.stamps), false)
+						OR EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = t.oid AND k.contype = 'f'
+									  AND c.attnum = ANY (k.conkey)))) a ON true
+	 WHERE NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = t.oid AND k.contype = 'p')
+	UNION ALL
+	SELECT 'index', (pg_identify_object('pg_class'::regclass, d.indexrelid, 0)).identity, 'duplicate_index',
+		   format('Index %I on %s has the same columns, expressions and predicate as %I: it slows every write and serves no query the other does not.',
+				  d.iname, d.qname, k.iname),
+		   CASE WHEN d.conname IS NOT NULL THEN format('ALTER TABLE %s DROP CONSTRAINT %I;', d.qname, d.conname)
+				WHEN d.ikind = 'I' THEN format('DROP INDEX %I.%I;', d.nspname, d.iname)
+				ELSE format('DROP INDEX CONCURRENTLY %I.%I;', d.nspname, d.iname) END
+	  FROM idx d
+	  CROSS JOIN LATERAL (
+		SELECT b.iname FROM idx b
+		 WHERE b.indrelid = d.indrelid AND b.indexrelid <> d.indexrelid AND b.signature = d.signature
+		   AND b.contype IS DISTINCT FROM 'x'
+		   AND (b.contype IS DISTINCT FROM 'p', b.contype IS NULL, NOT b.indisunique, b.indexrelid)
+			   < (d.contype IS DISTINCT FROM 'p', d.contype IS NULL, NOT d.indisunique, d.indexrelid)
+		 ORDER BY b.contype IS DISTINCT FROM 'p', b.contype IS NULL, NOT b.indisunique, b.indexrelid
+		 LIMIT 1) k
+	 WHERE d.contype IS DISTINCT FROM 'x'
+	$$;
+COMMENT ON FUNCTION steward.lint_checklist(oid[]) IS
+	'lint''s production checklist over the given schemas: created_outside_migrations, fk_without_index, not_validated, no_primary_key, duplicate_index';
+
 -- Every naming violation among existing objects of a schema (default: all
 -- managed schemas), judged by the same C code that enforces the rules.
 CREATE FUNCTION steward.lint(schema_name name DEFAULT NULL)
@@ -863,10 +1042,13 @@ CREATE FUNCTION steward.lint(schema_name name DEFAULT NULL)
 			   steward.name_suggestion('pg_constraint'::regclass, k.oid)
 		  FROM pg_constraint k JOIN rels r ON r.oid = k.conrelid AND r.relkind IN ('r', 'p')
 		 WHERE k.conparentid = 0 AND steward.name_suggestion('pg_constraint'::regclass, k.oid) IS NOT NULL)
-	SELECT * FROM problems ORDER BY 2, 3
+	SELECT * FROM problems
+	UNION ALL
+	SELECT * FROM steward.lint_checklist(ARRAY(SELECT oid FROM sch))
+	ORDER BY 2, 3
 	$$;
 COMMENT ON FUNCTION steward.lint(name) IS
-	'Naming violations among existing objects of a schema (default: every managed schema), with the accepted name';
+	'Naming violations (with the accepted name) and the production checklist (with the SQL that fixes it) among existing objects of a schema (default: every managed schema)';
 
 /* ------------------------------------------------------------------------
  * Injected columns, updated and audit triggers (DESIGN.md section 4)

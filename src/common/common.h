@@ -116,6 +116,7 @@ extern void steward_ddl_listen(StewardDdlEvent event, int order, const char *nam
 							   StewardDdlListener listener);
 extern void steward_run_own_ddl(const char *sql);
 extern void steward_run_ddl_as_caller(const char *sql);
+extern bool steward_running_own_ddl(void);
 extern bool steward_skipped_schema(const char *schema_name);
 
 /*

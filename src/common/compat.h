@@ -93,4 +93,37 @@ steward_my_backend_index(void)
 #define steward_primary_key_index(rel)	RelationGetPrimaryKeyIndex(rel)
 #endif
 
+/*
+ * The permission callback CLUSTER passes while it locks its table
+ * (commands/tablecmds.h): 17 added the MAINTAIN privilege and
+ * RangeVarCallbackMaintainsTable; before, only the owner could.
+ */
+#if PG_VERSION_NUM >= 170000
+#define steward_rangevar_callback_maintains	RangeVarCallbackMaintainsTable
+#else
+#define steward_rangevar_callback_maintains	RangeVarCallbackOwnsTable
+#endif
+
+/*
+ * Is an ALTER TABLE subcommand ALTER COLUMN ... SET EXPRESSION
+ * (nodes/parsenodes.h)?  17 added it; before, no subcommand is.
+ */
+#if PG_VERSION_NUM >= 170000
+#define steward_at_is_set_expression(subtype)	((subtype) == AT_SetExpression)
+#else
+#define steward_at_is_set_expression(subtype)	false
+#endif
+
+/*
+ * Does a GENERATED ALWAYS AS (...) column constraint of a raw parse tree
+ * store its values (nodes/parsenodes.h, catalog/pg_attribute.h)?  Up to 17
+ * every generated column is STORED; 18 added VIRTUAL, its default.
+ */
+#if PG_VERSION_NUM >= 180000
+#define steward_generated_is_stored(con) \
+	((con)->generated_kind == ATTRIBUTE_GENERATED_STORED)
+#else
+#define steward_generated_is_stored(con)	true
+#endif
+
 #endif							/* STEWARD_COMPAT_H */

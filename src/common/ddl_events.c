@@ -133,6 +133,15 @@ steward_run_own_ddl(const char *sql)
 	PG_END_TRY();
 }
 
+/*
+ * Is DDL that pg_steward issues itself (steward_run_own_ddl) running now?
+ * The rewrite guard words its refusal for columns steward adds.
+ */
+bool
+steward_running_own_ddl(void)
+{
+	return own_ddl_nesting > 0;
+}
 
 /*
  * Run DDL on a user's object (through SPI, which must be connected) as the

@@ -272,12 +272,13 @@ check_snake(StewardPolicy *p, const char *what, const char *name)
 }
 
 /*
- * Check the column names of a relation.
+ * Check the column names of a relation.  The relation is locked: a table
+ * that arrives with its schema's rename is not locked by the command.
  */
 static void
 check_columns(StewardPolicy *p, Oid relid)
 {
-	Relation	rel = relation_open(relid, NoLock);
+	Relation	rel = relation_open(relid, AccessShareLock);
 	TupleDesc	desc = RelationGetDescr(rel);
 	int			i;
 

@@ -133,12 +133,13 @@ href_expression(StewardPolicy *p, const char *table)
 }
 
 /*
- * Does the table have a primary key?
+ * Does the table have a primary key?  The table is locked: a table that
+ * arrives with its schema's rename is not locked by the command.
  */
 static bool
 has_primary_key(Oid relid)
 {
-	Relation	rel = relation_open(relid, NoLock);
+	Relation	rel = relation_open(relid, AccessShareLock);
 	Oid			pk = steward_primary_key_index(rel);
 
 	relation_close(rel, NoLock);

@@ -17,16 +17,19 @@ static const StewardMigrationListener fingerprint_listener = {
 };
 
 /*
- * Called once from _PG_init.  The guard judges first (a refused command
- * needs no other work); capture records every DDL command after the
- * conventions and injection have given objects their final names; the
- * fingerprints note what a running migration touched last.
+ * Called once from _PG_init.  The rewrite guard judges a migration's
+ * statements before they run (its own ProcessUtility hook).  Among the
+ * listeners, the guard judges first (a refused command needs no other
+ * work); capture records every DDL command after the conventions and
+ * injection have given objects their final names; the fingerprints note
+ * what a running migration touched last.
  */
 void
 steward_drift_init(void)
 {
 	steward_capture_init();
 	steward_guard_init();
+	steward_rewrite_guard_init();
 	steward_ddl_listen(STEWARD_DDL_START, STEWARD_DDL_ORDER_GUARD, "guard", steward_guard_start);
 	steward_ddl_listen(STEWARD_DDL_END, STEWARD_DDL_ORDER_GUARD, "guard", steward_guard_objects);
 	steward_ddl_listen(STEWARD_DDL_DROP, STEWARD_DDL_ORDER_GUARD, "guard", steward_guard_objects);

@@ -10,6 +10,7 @@
 
 #include "common/common.h"
 #include "drift/drift.h"
+#include "utils/relcache.h"
 
 /* capture.c */
 extern void steward_capture_init(void);
@@ -20,6 +21,29 @@ extern bool steward_allow_ddl;
 extern void steward_guard_init(void);
 extern bool steward_guard_start(EventTriggerData *trig, List *objs);
 extern bool steward_guard_objects(EventTriggerData *trig, List *objs);
+
+/* rewrite_guard.c, rewrite_rules.c: the rewrite guard inside migrations */
+
+/* What a statement would do to one table, and the safe way to do it. */
+typedef struct RewriteRisk
+{
+	const char *action;			/* "rewrite" or "scan" */
+	char	   *cause;			/* a sentence: what in the statement does it */
+	char	   *hint;			/* the safe pattern, as SQL */
+} RewriteRisk;
+
+/* The table a statement names, as the statement resolved it. */
+typedef struct GuardTable
+{
+	Oid			relid;
+	const char *relname;
+	const char *qname;			/* schema-qualified and quoted */
+	const char *query;			/* the statement's query string */
+} GuardTable;
+
+extern void steward_rewrite_guard_init(void);
+extern RewriteRisk *steward_rewrite_risk(const char *action, char *cause, char *hint);
+extern RewriteRisk *steward_judge_alter_cmds(Relation rel, List *cmds, const GuardTable *t);
 
 /* fingerprint.c */
 extern void steward_fingerprint_begin(void);
