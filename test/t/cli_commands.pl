@@ -381,27 +381,4 @@ EOS
 }
 
 $node->stop;
-# ---------------------------------------------------------------- capture
-# Ad-hoc DDL outside migrations becomes the next file of the directory, and
-# is registered and applied on the server (check clean afterwards).
-{
-	my $cdir = write_dir('capture', 'V1__items.sql' => 'CREATE TABLE capt.items (id int PRIMARY KEY);');
-	sql('CREATE SCHEMA capt');
-	($rc, $out, $err) = steward('upgrade', '-m', 'capt', '-s', 'capt', '-D', $cdir);
-	is($rc, 0, 'capture: the module is upgraded') or diag($err);
-	sql('ALTER TABLE capt.items ADD COLUMN note text');
-	($rc, $out, $err) = steward('capture', '2', '-m', 'capt', '-D', $cdir);
-	is($rc, 0, 'capture exits 0') or diag($err);
-	my ($file) = glob("$cdir/V2__*.sql");
-	ok(defined $file && -f $file, 'capture wrote V2__<description>.sql in the Flyway style');
-	like(defined $file ? slurp_file($file) : '', qr/ALTER TABLE capt\.items ADD COLUMN note text/,
-		'the file holds the captured statement');
-	is(sql("SELECT state FROM steward.status('capt') WHERE version = '2'"), 'baseline',
-		'version 2 is registered and applied');
-	is(sql("SELECT count(*) FROM steward.check('capt')"), '0', 'check is clean after capture');
-	($rc, $out, $err) = steward('capture', '3', '-m', 'capt', '-D', $cdir);
-	isnt($rc, 0, 'capture with nothing to capture fails');
-	like($err, qr/nothing to capture/, '... saying so in one line');
-}
-
 done_testing();
