@@ -340,6 +340,11 @@ def adopt(engine, what, version_rel, rev):
         current = conn.execute(text("SELECT steward.current(:m)"), {"m": MODULE}).scalar()
         check(current == rev, f"{what}: steward.current {current!r}, want {rev}")
         lint = conn.execute(text("SELECT * FROM steward.lint(:s)"), {"s": SCHEMA}).all()
+        # In the schema, Alembic's version table has no primary key (its _pkc name
+        # is refused, so version_table_pk=False): lint's no_primary_key says so,
+        # as the README explains; nothing else may be reported.
+        lint = [r for r in lint
+                if not (r[2] == "no_primary_key" and r[1].endswith(".aux_alembic_versions"))]
         check(lint == [], f"{what}: steward.lint: {lint}")
         drift = conn.execute(text("SELECT * FROM steward.check(:m)"), {"m": MODULE}).all()
         check(drift == [], f"{what}: steward.check: {drift}")
