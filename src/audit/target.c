@@ -7,11 +7,13 @@
  * A single-row INSERT pays the audit trigger's per-statement work once per
  * row, so that work is done once per trigger and cached: the JSON plan of
  * the row type (audit_json.c), the excluded columns, the column names for
- * "changed", the primary key and its output functions, the table's schema
- * and name.  An entry is dropped when anything it was built from may have
- * changed: the table's relcache entry (ALTER TABLE, a new or dropped
- * trigger -- enable_audit recreates them -- or a rename), any type (domains),
- * any cast (a cast to json changes how a type is rendered), any schema.
+ * "changed", the primary key and its output functions, the table the rows
+ * are logged under (for a partition, its audited ancestor) and that
+ * table's schema and name.  An entry is dropped when anything it was built
+ * from may have changed: the relcache entry of the table or of one of its
+ * partition ancestors (ALTER TABLE, a new or dropped trigger -- enable_audit
+ * recreates them --, a rename, ATTACH or DETACH), any type (domains), any
+ * cast (a cast to json changes how a type is rendered), any schema.
  *
  * Invalidations can arrive while a statement uses an entry (any lock taken
  * processes them, and rendering may run a cast function), so entries are
@@ -181,7 +183,6 @@ target_log_relation(AuditTarget *t, Relation rel)
 {
 	List	   *ancestors;
 	ListCell   *lc;
-
 	char	   *schema = NULL;
 	char	   *name = NULL;
 
