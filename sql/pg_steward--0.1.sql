@@ -863,6 +863,7 @@ DECLARE
 	arglist text;
 	missing text;
 	r regclass;
+	in_tree boolean;
 	t text;
 BEGIN
 	rel := steward.audit_relation(tbl);
@@ -891,9 +892,11 @@ BEGIN
 	arglist := (SELECT string_agg(quote_literal(a), ', ' ORDER BY n) FROM unnest(args) WITH ORDINALITY AS u(a, n));
 	-- the table and every partition below it: statement triggers fire only
 	-- on the table a statement names (foreign partitions cannot have them)
-	FOR r IN SELECT tbl UNION ALL
-			 SELECT p.relid FROM pg_partition_tree(tbl) p JOIN pg_class c ON c.oid = p.relid
-			  WHERE p.level > 0 AND c.relkind IN ('r', 'p') LOOP
+	FOR r, in_tree IN
+		SELECT c.oid, c.relkind = 'p' OR c.relispartition FROM pg_class c WHERE c.oid = tbl
+		UNION ALL
+		SELECT p.relid, true FROM pg_partition_tree(tbl) p JOIN pg_class c ON c.oid = p.relid
+		 WHERE p.level > 0 AND c.relkind IN ('r', 'p') LOOP
 		FOREACH t IN ARRAY ARRAY['steward_audit_insert', 'steward_audit_update', 'steward_audit_delete',
 								 'steward_audit_truncate', 'steward_audit_before_truncate'] LOOP
 			IF EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = r AND tgname = t) THEN
@@ -911,9 +914,12 @@ BEGIN
 					   'EXECUTE FUNCTION steward.audit_trigger(%s)', r, arglist);
 		EXECUTE format('CREATE TRIGGER steward_audit_truncate AFTER TRUNCATE ON %s '
 					   'FOR EACH STATEMENT EXECUTE FUNCTION steward.audit_trigger(%s)', r, arglist);
-		-- notes the TRUNCATE of a table, which covers its partitions'
-		EXECUTE format('CREATE TRIGGER steward_audit_before_truncate BEFORE TRUNCATE ON %s '
-					   'FOR EACH STATEMENT EXECUTE FUNCTION steward.audit_trigger(%s)', r, arglist);
+		-- in a partition tree: notes the TRUNCATE of a table, which covers its
+		-- partitions' (not elsewhere: every trigger costs every statement)
+		IF in_tree THEN
+			EXECUTE format('CREATE TRIGGER steward_audit_before_truncate BEFORE TRUNCATE ON %s '
+						   'FOR EACH STATEMENT EXECUTE FUNCTION steward.audit_trigger(%s)', r, arglist);
+		END IF;
 	END LOOP;
 END
 $$;

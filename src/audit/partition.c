@@ -15,11 +15,12 @@
  *
  * TRUNCATE is the exception: truncating a table truncates its partitions
  * too and fires the TRUNCATE triggers of every one of them.  A BEFORE
- * TRUNCATE trigger notes each table as the statement begins on it; a
- * partition whose ancestor was noted before it is covered by the
- * ancestor's log row and logs none of its own.  Notes live in the top
- * transaction's memory, are consumed by the AFTER trigger, and are dropped
- * with the subtransaction that made them when it aborts.
+ * TRUNCATE trigger, on tables in a partition tree only (every trigger
+ * costs every statement on its table), notes each table as the statement
+ * begins on it; a partition whose ancestor was noted before it is covered
+ * by the ancestor's log row and logs none of its own.  Notes live in the
+ * top transaction's memory, are consumed by the AFTER trigger, and are
+ * dropped with the subtransaction that made them when it aborts.
  *
  *-------------------------------------------------------------------------
  */
@@ -42,6 +43,8 @@
 
 /* the audit trigger that marks a table as audited */
 #define AUDIT_INSERT_TRIGGER "steward_audit_insert"
+/* the audit trigger that notes a TRUNCATE, in partition trees only */
+#define AUDIT_BEFORE_TRUNCATE_TRIGGER "steward_audit_before_truncate"
 
 /* A table whose TRUNCATE has begun and not yet been logged. */
 typedef struct TruncateNote
@@ -56,13 +59,11 @@ static List *notes = NIL;
 static LocalTransactionId notes_lxid = InvalidLocalTransactionId;
 
 /*
- * Is relid audited, and with which trigger arguments (mode, then excluded
- * columns)?  Read from pg_trigger by index, without locking the table: the
- * trigger on a partition asks this of its ancestors, which a write to the
- * partition has not locked.  args may be NULL.
+ * Does relid have the trigger called name, and with which arguments (args
+ * may be NULL)?
  */
-bool
-audit_trigger_args(Oid relid, List **args)
+static bool
+find_trigger(Oid relid, const char *name, List **args)
 {
 	Relation	tgrel = table_open(TriggerRelationId, AccessShareLock);
 	ScanKeyData key[2];
@@ -73,7 +74,7 @@ audit_trigger_args(Oid relid, List **args)
 	ScanKeyInit(&key[0], Anum_pg_trigger_tgrelid, BTEqualStrategyNumber, F_OIDEQ,
 				ObjectIdGetDatum(relid));
 	ScanKeyInit(&key[1], Anum_pg_trigger_tgname, BTEqualStrategyNumber, F_NAMEEQ,
-				CStringGetDatum(AUDIT_INSERT_TRIGGER));
+				CStringGetDatum(name));
 	scan = systable_beginscan(tgrel, TriggerRelidNameIndexId, true, NULL, 2, key);
 	tup = systable_getnext(scan);
 	found = HeapTupleIsValid(tup);
@@ -92,6 +93,18 @@ audit_trigger_args(Oid relid, List **args)
 	systable_endscan(scan);
 	table_close(tgrel, AccessShareLock);
 	return found;
+}
+
+/*
+ * Is relid audited, and with which trigger arguments (mode, then excluded
+ * columns)?  Read from pg_trigger by index, without locking the table: the
+ * trigger on a partition asks this of its ancestors, which a write to the
+ * partition has not locked.  args may be NULL.
+ */
+bool
+audit_trigger_args(Oid relid, List **args)
+{
+	return find_trigger(relid, AUDIT_INSERT_TRIGGER, args);
 }
 
 /*
@@ -249,10 +262,12 @@ same_args(List *a, List *b)
 
 /*
  * Give partition child its parent's audit triggers when the parent is
- * audited and the child is not, or is audited with other arguments
- * (created or attached since enable_audit).  enable_audit does the work,
- * for the child and every partition below it.  Foreign tables cannot
- * have the triggers' transition tables and are left alone.
+ * audited and the child is not, or is audited with other arguments, or
+ * was audited before it became a partition (it lacks the BEFORE TRUNCATE
+ * trigger of partition trees): created or attached since enable_audit.
+ * enable_audit does the work, for the child and every partition below it.
+ * Foreign tables cannot have the triggers' transition tables and are left
+ * alone.
  */
 static void
 follow_parent(Oid child)
@@ -265,7 +280,8 @@ follow_parent(Oid child)
 	if (get_rel_relkind(child) == RELKIND_FOREIGN_TABLE ||
 		!audit_trigger_args(get_partition_parent(child, true), &pargs))
 		return;
-	if (audit_trigger_args(child, &cargs) && same_args(pargs, cargs))
+	if (audit_trigger_args(child, &cargs) && same_args(pargs, cargs) &&
+		find_trigger(child, AUDIT_BEFORE_TRUNCATE_TRIGGER, NULL))
 		return;
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "SELECT steward.enable_audit(%u::pg_catalog.oid::pg_catalog.regclass, "

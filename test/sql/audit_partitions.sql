@@ -13,11 +13,18 @@ CREATE TABLE ledger.payments_2026_01 PARTITION OF ledger.payments_2026 FOR VALUE
 SELECT steward.enable_audit('ledger.payments', ARRAY['secret']);
 
 -- Later partitions get the parent's triggers: created as a partition, and
--- attached (here a table audited on its own before, with other options).
+-- attached (here tables audited on their own before: with other options,
+-- and with the same ones, but as a plain table without the fifth trigger,
+-- BEFORE TRUNCATE, that tables in a partition tree have).
 CREATE TABLE ledger.payments_2026_02 PARTITION OF ledger.payments_2026 FOR VALUES IN (2);
 CREATE TABLE ledger.payments_2027 (LIKE ledger.payments);
 SELECT steward.enable_audit('ledger.payments_2027', mode => 'diff');
 ALTER TABLE ledger.payments ATTACH PARTITION ledger.payments_2027 FOR VALUES IN (2027);
+CREATE TABLE ledger.payments_2028 (LIKE ledger.payments);
+SELECT steward.enable_audit('ledger.payments_2028', ARRAY['secret']);
+SELECT count(*) AS triggers_before_attach FROM pg_trigger
+ WHERE tgrelid = 'ledger.payments_2028'::regclass AND tgname LIKE 'steward_audit%';
+ALTER TABLE ledger.payments ATTACH PARTITION ledger.payments_2028 FOR VALUES IN (2028);
 SELECT tgrelid::regclass AS tbl, count(*) AS triggers,
 	   string_agg(DISTINCT encode(tgargs, 'escape'), ' ') AS args
   FROM pg_trigger WHERE tgname LIKE 'steward_audit%'
