@@ -1097,26 +1097,76 @@ CREATE FUNCTION steward.audit_trigger() RETURNS trigger
 COMMENT ON FUNCTION steward.audit_trigger() IS
 	'Statement-level AFTER trigger with transition tables that writes steward.audit_log; attach with steward.enable_audit()';
 
+-- The table of an audit call: an existing table or partitioned table, not
+-- the log itself.  Returns its kind; for a partition of an audited table,
+-- also the parent and the parent's audit trigger arguments (the ones a
+-- partition must have: writes to it are logged under the parent).
+CREATE FUNCTION steward.audit_relation(tbl regclass, OUT kind "char", OUT parent regclass,
+									   OUT parent_args bytea)
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+BEGIN
+	IF tbl IS NULL THEN
+		RAISE EXCEPTION 'tbl must not be NULL' USING ERRCODE = 'null_value_not_allowed',
+			HINT = 'Pass the table, e.g. ''shop.payments''.';
+	END IF;
+	SELECT c.relkind INTO kind FROM pg_class c WHERE c.oid = tbl;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'relation with OID % does not exist', tbl::oid USING ERRCODE = 'undefined_table',
+			HINT = 'Pass an existing table, e.g. ''shop.payments''; a regclass value outlives the table it named.';
+	END IF;
+	IF kind NOT IN ('r', 'p') THEN
+		RAISE EXCEPTION '"%" is not a table', tbl USING ERRCODE = 'wrong_object_type',
+			HINT = 'Only tables and partitioned tables can be audited.';
+	END IF;
+	IF tbl = 'steward.audit_log'::regclass THEN
+		RAISE EXCEPTION 'steward.audit_log cannot be audited' USING ERRCODE = 'wrong_object_type',
+			DETAIL = 'It is where audit rows are written; nobody but its owner can change it.',
+			HINT = 'Audit the tables whose changes you want recorded.';
+	END IF;
+	SELECT i.inhparent, g.tgargs INTO parent, parent_args
+	  FROM pg_inherits i
+	  JOIN pg_class c ON c.oid = i.inhrelid AND c.relispartition
+	  JOIN pg_trigger g ON g.tgrelid = i.inhparent AND g.tgname = 'steward_audit_insert'
+	 WHERE i.inhrelid = tbl;
+END
+$$;
+COMMENT ON FUNCTION steward.audit_relation(regclass) IS
+	'Used by enable_audit and disable_audit: checks the table and finds its audited parent';
+
 CREATE FUNCTION steward.disable_audit(tbl regclass) RETURNS boolean
 	LANGUAGE plpgsql
 	SET search_path = pg_catalog, pg_temp
 	AS $$
 DECLARE
 	found boolean := false;
+	rel record;
+	r regclass;
 	t text;
 BEGIN
-	FOREACH t IN ARRAY ARRAY['steward_audit_insert', 'steward_audit_update', 'steward_audit_delete',
-							 'steward_audit_truncate'] LOOP
-		IF EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = tbl AND tgname = t) THEN
-			EXECUTE format('DROP TRIGGER %I ON %s', t, tbl);
-			found := true;
-		END IF;
+	rel := steward.audit_relation(tbl);
+	IF rel.parent IS NOT NULL THEN
+		RAISE EXCEPTION 'cannot disable auditing of partition % alone', tbl
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			DETAIL = format('Its parent %s is audited, and so are direct writes to the parent''s partitions.', rel.parent),
+			HINT = format('Disable auditing of %s, or detach the partition first.', rel.parent);
+	END IF;
+	FOR r IN SELECT tbl UNION ALL
+			 SELECT p.relid FROM pg_partition_tree(tbl) p WHERE p.level > 0 LOOP
+		FOREACH t IN ARRAY ARRAY['steward_audit_insert', 'steward_audit_update', 'steward_audit_delete',
+								 'steward_audit_truncate', 'steward_audit_before_truncate'] LOOP
+			IF EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = r AND tgname = t) THEN
+				EXECUTE format('DROP TRIGGER %I ON %s', t, r);
+				found := true;
+			END IF;
+		END LOOP;
 	END LOOP;
 	RETURN found;
 END
 $$;
 COMMENT ON FUNCTION steward.disable_audit(regclass) IS
-	'Remove the audit triggers of a table; true if it was audited. Needs the right to drop triggers on the table.';
+	'Remove the audit triggers of a table and of its partitions; true if it was audited. Needs the right to drop triggers on them.';
 
 CREATE FUNCTION steward.enable_audit(tbl regclass, exclude_columns text[] DEFAULT '{}',
 									 mode text DEFAULT 'full') RETURNS void
@@ -1124,22 +1174,18 @@ CREATE FUNCTION steward.enable_audit(tbl regclass, exclude_columns text[] DEFAUL
 	SET search_path = pg_catalog, pg_temp
 	AS $$
 DECLARE
-	args text;
+	rel record;
+	args text[];
+	arglist text;
 	missing text;
-	kind "char";
+	r regclass;
+	in_tree boolean;
+	t text;
 BEGIN
-	IF tbl IS NULL THEN
-		RAISE EXCEPTION 'tbl must not be NULL' USING ERRCODE = 'null_value_not_allowed',
-			HINT = 'Pass the table to audit.';
-	END IF;
+	rel := steward.audit_relation(tbl);
 	IF mode IS NULL OR mode NOT IN ('full', 'diff') THEN
 		RAISE EXCEPTION 'invalid audit mode "%"', mode USING ERRCODE = 'invalid_parameter_value',
 			HINT = 'Use full (whole rows) or diff (changed columns only).';
-	END IF;
-	SELECT relkind INTO kind FROM pg_class WHERE oid = tbl;
-	IF kind NOT IN ('r', 'p') THEN
-		RAISE EXCEPTION '"%" is not a table', tbl USING ERRCODE = 'wrong_object_type',
-			HINT = 'Only tables and partitioned tables can be audited.';
 	END IF;
 	SELECT string_agg(c, ', ') INTO missing FROM unnest(coalesce(exclude_columns, '{}')) AS c
 	 WHERE NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = tbl AND a.attname = c
@@ -1148,25 +1194,53 @@ BEGIN
 		RAISE EXCEPTION 'table % has no column %', tbl, missing USING ERRCODE = 'undefined_column',
 			HINT = 'exclude_columns lists columns of the table.';
 	END IF;
-	PERFORM steward.disable_audit(tbl);
-	args := quote_literal(mode) ||
-		coalesce((SELECT string_agg(', ' || quote_literal(c), '' ORDER BY c)
-					FROM unnest(exclude_columns) AS c), '');
-	EXECUTE format('CREATE TRIGGER steward_audit_insert AFTER INSERT ON %s '
-				   'REFERENCING NEW TABLE AS steward_new FOR EACH STATEMENT '
-				   'EXECUTE FUNCTION steward.audit_trigger(%s)', tbl, args);
-	EXECUTE format('CREATE TRIGGER steward_audit_update AFTER UPDATE ON %s '
-				   'REFERENCING OLD TABLE AS steward_old NEW TABLE AS steward_new FOR EACH STATEMENT '
-				   'EXECUTE FUNCTION steward.audit_trigger(%s)', tbl, args);
-	EXECUTE format('CREATE TRIGGER steward_audit_delete AFTER DELETE ON %s '
-				   'REFERENCING OLD TABLE AS steward_old FOR EACH STATEMENT '
-				   'EXECUTE FUNCTION steward.audit_trigger(%s)', tbl, args);
-	EXECUTE format('CREATE TRIGGER steward_audit_truncate AFTER TRUNCATE ON %s '
-				   'FOR EACH STATEMENT EXECUTE FUNCTION steward.audit_trigger(%s)', tbl, args);
+	-- the trigger arguments: the mode, then the excluded columns in order
+	args := ARRAY[mode] || ARRAY(SELECT c FROM unnest(exclude_columns) AS c WHERE c IS NOT NULL ORDER BY c);
+	IF rel.parent IS NOT NULL AND rel.parent_args IS DISTINCT FROM
+		(SELECT string_agg(convert_to(a, getdatabaseencoding()) || decode('00', 'hex'), ''::bytea ORDER BY n)
+		   FROM unnest(args) WITH ORDINALITY AS u(a, n)) THEN
+		RAISE EXCEPTION 'partition % is audited with its parent %', tbl, rel.parent
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			DETAIL = 'Writes to a partition are logged under its audited parent, with the parent''s exclude_columns and mode.',
+			HINT = format('Change them for the whole table with steward.enable_audit(%L, ...), or detach the partition first.',
+						  rel.parent::text);
+	END IF;
+	arglist := (SELECT string_agg(quote_literal(a), ', ' ORDER BY n) FROM unnest(args) WITH ORDINALITY AS u(a, n));
+	-- the table and every partition below it: statement triggers fire only
+	-- on the table a statement names (foreign partitions cannot have them)
+	FOR r, in_tree IN
+		SELECT c.oid, c.relkind = 'p' OR c.relispartition FROM pg_class c WHERE c.oid = tbl
+		UNION ALL
+		SELECT p.relid, true FROM pg_partition_tree(tbl) p JOIN pg_class c ON c.oid = p.relid
+		 WHERE p.level > 0 AND c.relkind IN ('r', 'p') LOOP
+		FOREACH t IN ARRAY ARRAY['steward_audit_insert', 'steward_audit_update', 'steward_audit_delete',
+								 'steward_audit_truncate', 'steward_audit_before_truncate'] LOOP
+			IF EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = r AND tgname = t) THEN
+				EXECUTE format('DROP TRIGGER %I ON %s', t, r);
+			END IF;
+		END LOOP;
+		EXECUTE format('CREATE TRIGGER steward_audit_insert AFTER INSERT ON %s '
+					   'REFERENCING NEW TABLE AS steward_new FOR EACH STATEMENT '
+					   'EXECUTE FUNCTION steward.audit_trigger(%s)', r, arglist);
+		EXECUTE format('CREATE TRIGGER steward_audit_update AFTER UPDATE ON %s '
+					   'REFERENCING OLD TABLE AS steward_old NEW TABLE AS steward_new FOR EACH STATEMENT '
+					   'EXECUTE FUNCTION steward.audit_trigger(%s)', r, arglist);
+		EXECUTE format('CREATE TRIGGER steward_audit_delete AFTER DELETE ON %s '
+					   'REFERENCING OLD TABLE AS steward_old FOR EACH STATEMENT '
+					   'EXECUTE FUNCTION steward.audit_trigger(%s)', r, arglist);
+		EXECUTE format('CREATE TRIGGER steward_audit_truncate AFTER TRUNCATE ON %s '
+					   'FOR EACH STATEMENT EXECUTE FUNCTION steward.audit_trigger(%s)', r, arglist);
+		-- in a partition tree: notes the TRUNCATE of a table, which covers its
+		-- partitions' (not elsewhere: every trigger costs every statement)
+		IF in_tree THEN
+			EXECUTE format('CREATE TRIGGER steward_audit_before_truncate BEFORE TRUNCATE ON %s '
+						   'FOR EACH STATEMENT EXECUTE FUNCTION steward.audit_trigger(%s)', r, arglist);
+		END IF;
+	END LOOP;
 END
 $$;
 COMMENT ON FUNCTION steward.enable_audit(regclass, text[], text) IS
-	'Record INSERT, UPDATE, DELETE and TRUNCATE of a table in steward.audit_log (idempotent). Needs the right to create triggers on the table.';
+	'Record INSERT, UPDATE, DELETE and TRUNCATE of a table and of its partitions (also ones added later) in steward.audit_log (idempotent). Needs the right to create triggers on them.';
 
 CREATE FUNCTION steward.row_history(tbl regclass, row_id text) RETURNS SETOF steward.audit_log
 	LANGUAGE sql STABLE
