@@ -50,12 +50,18 @@ static post_parse_analyze_hook_type prev_post_parse_analyze = NULL;
 
 static int	nesting_level = 0;
 static bool in_emit_log = false;
+static bool ready = false;		/* this backend has a slot and a text buffer */
 
 /* The statements this backend has started and not yet recorded. */
 static dlist_head running = DLIST_STATIC_INIT(running);
+static dlist_head free_running = DLIST_STATIC_INIT(free_running);
 
 /* A top-level DECLARE CURSOR running now: its query is a top-level one. */
 static PlannedStmt *declaring = NULL;
+
+/* The top-level statement whose ExecutorStart runs now, and since when. */
+static QueryDesc *starting = NULL;
+static instr_time starting_at;
 
 /*
  * Whether a statement starting now at this nesting level is counted: the
@@ -65,9 +71,12 @@ static PlannedStmt *declaring = NULL;
 static bool
 tracking(bool toplevel)
 {
-	return steward_metrics != NULL && steward_metrics_enabled && !IsParallelWorker() &&
-		(toplevel || steward_track_nested) && steward_my_slot() != NULL &&
-		steward_prepare_recording();
+	if (!steward_metrics_enabled || !(toplevel || steward_track_nested) ||
+		steward_metrics == NULL || IsParallelWorker())
+		return false;
+	if (!ready)
+		ready = steward_my_slot() != NULL && steward_prepare_recording();
+	return ready;
 }
 
 static int
@@ -148,10 +157,23 @@ running_failed(StewardRunning *r)
 }
 
 /*
+ * A StewardRunning for a statement starting: from the free list, or new
+ * (in TopMemoryContext; the list keeps as many as were ever open at once).
+ */
+static StewardRunning *
+running_alloc(void)
+{
+	if (!dlist_is_empty(&free_running))
+		return dlist_container(StewardRunning, node, dlist_pop_head_node(&free_running));
+	return MemoryContextAlloc(TopMemoryContext, sizeof(StewardRunning));
+}
+
+/*
  * Memory context reset callback of an executor statement's query context:
  * the query is gone.  One that ExecutorEnd did not record (an open cursor
  * at ROLLBACK, a portal an abort dropped) is recorded now with the rows it
- * produced, as a statement that ended; then it leaves the list.
+ * produced, as a statement that ended; then it leaves the list for the
+ * free list (the callback is done with it once it returns).
  */
 static void
 running_gone(void *arg)
@@ -164,6 +186,7 @@ running_gone(void *arg)
 		steward_record(r, 0, NULL);
 	}
 	dlist_delete(&r->node);
+	dlist_push_head(&free_running, &r->node);
 }
 
 /*
@@ -189,12 +212,17 @@ running_init(StewardRunning *r, QueryDesc *qd, instr_time start, bool toplevel)
 {
 	PlannedStmt *p = qd->plannedstmt;
 
-	memset(r, 0, sizeof(*r));
 	r->qd = qd;
 	r->cmd = command_of(qd->operation);
 	r->toplevel = toplevel;
-	r->since = start;
+	r->recorded = false;
+	r->depth = 0;
 	r->open = true;
+	r->since = start;
+	r->elapsed_ms = 0;
+	r->rows = 0;
+	r->ntables = r->tdropped = 0;
+	r->tables = r->inline_tables;
 	r->text = qd->sourceText;
 	if (is_declared_query(qd))
 	{
@@ -211,12 +239,25 @@ running_init(StewardRunning *r, QueryDesc *qd, instr_time start, bool toplevel)
 }
 
 /*
- * Run the executor's start for a followed statement; a start that fails
- * is recorded as a failed statement of its command.
+ * Run the executor's start for a followed statement.  A start that fails
+ * is recorded as a failed statement of its command: a nested one here (a
+ * function may catch the error), a top-level one by emit_log_hook, which
+ * always sees its error (so the common case sets no exception handler).
  */
 static void
 start_followed(QueryDesc *queryDesc, int eflags, instr_time start, bool toplevel)
 {
+	if (toplevel)
+	{
+		starting = queryDesc;
+		starting_at = start;
+		if (prev_ExecutorStart)
+			prev_ExecutorStart(queryDesc, eflags);
+		else
+			standard_ExecutorStart(queryDesc, eflags);
+		starting = NULL;
+		return;
+	}
 	PG_TRY();
 	{
 		if (prev_ExecutorStart)
@@ -247,6 +288,7 @@ steward_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	StewardRunning *r;
 	MemoryContext cxt;
 	instr_time	start;
+	int			n;
 
 	if (!tracking(toplevel))
 	{
@@ -261,9 +303,12 @@ steward_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	INSTR_TIME_SET_CURRENT(start);
 	start_followed(queryDesc, eflags, start, toplevel);
 	cxt = queryDesc->estate->es_query_cxt;
-	r = MemoryContextAlloc(cxt, sizeof(StewardRunning));
+	r = running_alloc();
 	running_init(r, queryDesc, start, toplevel);
-	steward_resolve_tables(r, queryDesc->plannedstmt->rtable, cxt);
+	n = list_length(queryDesc->plannedstmt->rtable);
+	r->tables = n <= STEWARD_RUNNING_TABLES ? r->inline_tables :
+		MemoryContextAlloc(cxt, sizeof(int) * n);
+	steward_resolve_tables(r, queryDesc->plannedstmt->rtable);
 	r->cb.func = running_gone;
 	r->cb.arg = r;
 	MemoryContextRegisterResetCallback(cxt, &r->cb);
@@ -556,6 +601,23 @@ fail_running(ErrorData *edata)
 }
 
 /*
+ * A top-level statement whose ExecutorStart failed: record it, with its
+ * time up to now and the error.  Its QueryDesc lives until the abort that
+ * follows the error report.  Returns 1.
+ */
+static int
+fail_start(ErrorData *edata)
+{
+	StewardRunning failed;
+
+	running_init(&failed, starting, starting_at, true);
+	starting = NULL;
+	close_stretch(&failed);
+	steward_record(&failed, edata->sqlerrcode, edata->message);
+	return 1;
+}
+
+/*
  * A failure that no statement of ours recorded: it happened before a
  * statement started (parse analysis, planning, binding parameters), in a
  * statement not followed, or at commit.  Its text is the whole query
@@ -599,7 +661,9 @@ steward_emit_log(ErrorData *edata)
 	{
 		int			ended = fatal ? fail_running(edata) : 0;
 
-		if (!fatal && !steward_messages_awaited())
+		if (starting != NULL && !steward_messages_awaited())
+			ended += fail_start(edata);
+		else if (!fatal && !steward_messages_awaited())
 			record_unattached(edata);
 		if (!fatal || ended > 0)
 			steward_record_error(edata->sqlerrcode, edata->message);

@@ -167,12 +167,15 @@ typedef struct StewardMetricsShared
 
 /*
  * A statement this backend follows from its start to its end (backend
- * local).  An executor statement's lives in its query's memory context,
- * whose deletion (ExecutorEnd, or the abort that ends the query without
- * ExecutorEnd) unlinks it; a utility statement's lives on the stack of the
+ * local).  An executor statement's is taken from a free list at its start
+ * and returned by the reset callback of its query's memory context, whose
+ * deletion (ExecutorEnd, or the abort that ends the query without
+ * ExecutorEnd) ends it; a utility statement's lives on the stack of the
  * ProcessUtility hook.  Everything recording needs is here: a statement
  * is recorded from this alone, also when its end is an abort.
  */
+#define STEWARD_RUNNING_TABLES	8	/* table positions kept inline */
+
 typedef struct StewardRunning
 {
 	dlist_node	node;			/* in the list of running statements */
@@ -193,6 +196,7 @@ typedef struct StewardRunning
 	int			ntables;
 	int			tdropped;		/* tables without room in the slot */
 	int		   *tables;			/* positions in the slot's tables */
+	int			inline_tables[STEWARD_RUNNING_TABLES];
 } StewardRunning;
 
 extern StewardMetricsShared *steward_metrics;
@@ -233,7 +237,7 @@ extern bool steward_prepare_recording(void);
 extern StewardSlot *steward_begin_write(void);
 extern void steward_end_write(StewardSlot *slot);
 extern bool steward_writing(void);
-extern void steward_resolve_tables(StewardRunning *r, List *rtable, MemoryContext cxt);
+extern void steward_resolve_tables(StewardRunning *r, List *rtable);
 extern void steward_record(StewardRunning *r, int sqlstate, const char *message);
 extern void steward_record_error(int sqlstate, const char *message);
 extern void steward_patch_messages(int sqlstate, const char *message);

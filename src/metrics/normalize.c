@@ -49,6 +49,14 @@
 
 static unsigned char cclass[256];
 
+/*
+ * The lexer's fast loop: bytes that may start a constant, a comment, a
+ * quoted identifier or a parameter (special), and bytes a word is made of
+ * (in_word: letters, digits, _, $, high bit).
+ */
+static bool special[256];
+static bool in_word[256];
+
 #define IS_DIGIT(c)		(cclass[(unsigned char) (c)] == CC_DIGIT)
 #define IS_IDCHAR(c)	(cclass[(unsigned char) (c)] == CC_IDENT || IS_DIGIT(c))
 
@@ -105,9 +113,14 @@ init_classes(void)
 	cclass['-'] = CC_DASH;
 	cclass['/'] = CC_SLASH;
 	cclass['.'] = CC_DOT;
+	for (c = 0; c < 256; c++)
+	{
+		special[c] = cclass[c] != CC_OTHER && cclass[c] != CC_SPACE && cclass[c] != CC_IDENT;
+		in_word[c] = cclass[c] == CC_IDENT || cclass[c] == CC_DIGIT || c == '$';
+	}
 }
 
-static void
+static inline void
 out_raw(TextOut *o, const char *s, int n)
 {
 	if (o->full || n <= 0)
@@ -125,7 +138,7 @@ out_raw(TextOut *o, const char *s, int n)
  * Append "$num" (and pg_stat_statements' marker of a squashed list), or
  * stop the output when it does not fit whole.
  */
-static void
+static inline void
 out_param(TextOut *o, int num, bool squashed)
 {
 	char		buf[32];
@@ -134,7 +147,13 @@ out_param(TextOut *o, int num, bool squashed)
 	if (o->full)
 		return;
 	buf[0] = '$';
-	n = 1 + pg_ultoa_n((uint32) num, buf + 1);
+	if (num < 10)
+	{
+		buf[1] = '0' + num;
+		n = 2;
+	}
+	else
+		n = 1 + pg_ultoa_n((uint32) num, buf + 1);
 	if (squashed)
 	{
 		memcpy(buf + n, " /*, ... */", 11);
@@ -229,7 +248,7 @@ number_end(const char *s, int i, int end)
 			;
 		return i;
 	}
-	while (i < end && (IS_DIGIT(s[i]) || s[i] == '_'))
+	while (i < end && ((unsigned char) (s[i] - '0') < 10 || s[i] == '_'))
 		i++;
 	if (i < end && s[i] == '.' && !(i + 1 < end && s[i + 1] == '.'))
 		for (i++; i < end && (IS_DIGIT(s[i]) || s[i] == '_'); i++)
@@ -387,27 +406,86 @@ highest_param(const char *s, int end)
 }
 
 /*
+ * Whether none of 8 bytes may start a token the lexer looks at: all ASCII,
+ * none in '"' .. '\'' (" $ ' and the rare # % &) or in '-' .. '9' (- . /
+ * and digits).  Eight bytes are tested at once with two range checks (no
+ * byte's sum carries into the next, as all are below 0x80).
+ */
+static inline bool
+plain_chunk(const unsigned char *p)
+{
+	const uint64 ones = UINT64CONST(0x0101010101010101);
+	const uint64 high = UINT64CONST(0x8080808080808080);
+	uint64		w;
+
+	memcpy(&w, p, sizeof(w));
+	return ((w | ((w + ones * (0x80 - '"')) & ~(w + ones * (0x80 - '\'' - 1))) |
+			 ((w + ones * (0x80 - '-')) & ~(w + ones * (0x80 - '9' - 1)))) & high) == 0;
+}
+
+/*
+ * The first byte at or after u[i] that may start a token the lexer looks
+ * at (special), or end: eight bytes at a time while they are plain.
+ */
+static inline int
+skip_plain(const unsigned char *u, int i, int end)
+{
+	for (;;)
+	{
+		int			lim;
+
+		while (i + 8 <= end && plain_chunk(u + i))
+			i += 8;
+		lim = Min(i + 8, end);
+		while (i < lim && !special[u[i]])
+			i++;
+		if (i < lim || i >= end)
+			return i;
+	}
+}
+
+/*
  * Lexer mode: copy s[0 .. end) with every string and number replaced.
+ * Recording every statement runs this, so a tight loop skips every byte
+ * that cannot start a constant, a comment or a quoted identifier; at one
+ * that can, the byte before it tells a digit or $ inside a word (t1, a$b)
+ * from one that starts a token.
  */
 static void
 normalize_lexed(TextOut *o, const char *s, int end)
 {
-	int			param = highest_param(s, end);
+	const unsigned char *u = (const unsigned char *) s;
+	int			param = -1;
 	int			copied = 0;
 	int			i = 0;
 
-	while (i < end && !o->full)
+	while (!o->full)
 	{
+		int			start;
 		bool		literal;
-		int			j = token_end(s, i, end, &literal);
 
-		if (literal)
+		i = skip_plain(u, i, end);
+		if (i >= end)
+			break;
+		start = i;
+		if (i > 0 && in_word[u[i - 1]] && (IS_DIGIT(s[i]) || s[i] == '$'))
 		{
-			out_raw(o, s + copied, i - copied);
-			out_param(o, ++param, false);
-			copied = j;
+			while (i < end && in_word[u[i]])
+				i++;
+			continue;
 		}
-		i = j;
+		/* a word of one letter may prefix a string: E'', B'', X'', N'' */
+		if (s[i] == '\'' && i >= 1 && cclass[u[i - 1]] == CC_IDENT && (i < 2 || !in_word[u[i - 2]]))
+			i = word_end(s, --start, end, &literal);
+		else
+			i = token_end(s, i, end, &literal);
+		if (!literal)
+			continue;
+		if (param < 0)
+			param = highest_param(s, end);
+		out_raw(o, s + copied, start - copied);
+		out_param(o, ++param, false);
+		copied = i;
 	}
 	out_raw(o, s + copied, end - copied);
 }

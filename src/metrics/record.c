@@ -63,6 +63,16 @@ typedef struct TableIndexEntry
 static HTAB *table_index = NULL;
 static uint64 statement_stamp = 0;
 
+#define TABLE_CACHE 64
+typedef struct TableCacheEntry
+{
+	Oid			relid;
+	int			cmd;
+	TableIndexEntry *entry;
+} TableCacheEntry;
+
+static TableCacheEntry table_cache[TABLE_CACHE];
+
 /* Ring entries of failures that wait for their message. */
 #define MAX_AWAITING 8
 typedef struct Awaiting
@@ -201,14 +211,19 @@ key_for(StewardSlot *slot, Oid userid, int cmd)
 /*
  * The backend-local index entry of (this database, relid, cmd), created
  * unplaced when new (this may allocate: called at a statement's start).
+ * A small direct-mapped cache in front of the hash serves the tables a
+ * backend keeps using without hashing.
  */
 static TableIndexEntry *
 table_entry(Oid relid, int cmd)
 {
+	TableCacheEntry *c = &table_cache[(relid * 7 + cmd) % TABLE_CACHE];
 	TableKey	key;
 	TableIndexEntry *e;
 	bool		found;
 
+	if (c->relid == relid && c->cmd == cmd && c->entry != NULL)
+		return c->entry;
 	if (table_index == NULL)
 	{
 		HASHCTL		ctl;
@@ -229,31 +244,26 @@ table_entry(Oid relid, int cmd)
 		e->pos = -2;
 		e->stamp = 0;
 	}
+	c->relid = relid;
+	c->cmd = cmd;
+	c->entry = e;
 	return e;
 }
 
 /*
- * Give the unplaced tables among found[] a place in the slot (one write),
- * or -1 when it is full.
+ * Give a table seen for the first time a place in the slot (one write),
+ * or -1 when the slot's tables are full.
  */
 static void
-place_tables(TableIndexEntry **found, int n)
+place_table(TableIndexEntry *e)
 {
 	StewardSlot *slot = steward_begin_write();
-	int			i;
+	StewardTableCounters *t;
 
-	for (i = 0; i < n; i++)
+	if (slot == NULL || slot->ntables >= steward_metrics->max_tables)
+		e->pos = -1;
+	else
 	{
-		TableIndexEntry *e = found[i];
-		StewardTableCounters *t;
-
-		if (e->pos != -2)
-			continue;
-		if (slot == NULL || slot->ntables >= steward_metrics->max_tables)
-		{
-			e->pos = -1;
-			continue;
-		}
 		e->pos = slot->ntables;
 		t = &slot->tables[e->pos];
 		memset(t, 0, sizeof(*t));
@@ -269,22 +279,16 @@ place_tables(TableIndexEntry **found, int n)
 /*
  * At a statement's start: the slot positions of every table its range
  * table reads or writes (each once; views are resolved to their base
- * tables by the planner), kept in the statement's memory context.  New
- * tables are placed in the slot now, so that recording needs no lookup.
+ * tables by the planner), into r->tables (room for one per range table
+ * entry).  New tables are placed in the slot now, so that recording needs
+ * no lookup.
  */
 void
-steward_resolve_tables(StewardRunning *r, List *rtable, MemoryContext cxt)
+steward_resolve_tables(StewardRunning *r, List *rtable)
 {
-	TableIndexEntry **found;
 	ListCell   *lc;
-	int			n = 0,
-				i;
 
 	r->ntables = r->tdropped = 0;
-	r->tables = NULL;
-	if (rtable == NIL)
-		return;
-	found = MemoryContextAlloc(cxt, sizeof(TableIndexEntry *) * list_length(rtable));
 	statement_stamp++;
 	foreach(lc, rtable)
 	{
@@ -297,18 +301,13 @@ steward_resolve_tables(StewardRunning *r, List *rtable, MemoryContext cxt)
 		if (e->stamp == statement_stamp)
 			continue;
 		e->stamp = statement_stamp;
-		found[n++] = e;
-	}
-	place_tables(found, n);
-	r->tables = MemoryContextAlloc(cxt, sizeof(int) * Max(n, 1));
-	for (i = 0; i < n; i++)
-	{
-		if (found[i]->pos >= 0)
-			r->tables[r->ntables++] = found[i]->pos;
+		if (e->pos == -2)
+			place_table(e);
+		if (e->pos >= 0)
+			r->tables[r->ntables++] = e->pos;
 		else
 			r->tdropped++;
 	}
-	pfree(found);
 }
 
 /*
@@ -393,7 +392,10 @@ put_entry(StewardTraceEntry *e, uint64 pos, const StewardRunning *r, double ms,
 	e->has_addr = my_has_addr;
 	e->client_addr = my_addr;
 	strlcpy(e->application_name, application_name ? application_name : "", NAMEDATALEN);
-	strlcpy(e->message, message ? message : "", STEWARD_MESSAGE_LEN);
+	if (message)
+		strlcpy(e->message, message, STEWARD_MESSAGE_LEN);
+	else
+		e->message[0] = '\0';
 	memcpy(e->query, text_buffer, textlen + 1);
 	release_entry(e, count);
 	if (sqlstate != 0 && message == NULL && nawaiting < MAX_AWAITING)

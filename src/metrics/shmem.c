@@ -38,10 +38,13 @@ const char *const steward_command_names[STEWARD_NCMDS] = {
 
 StewardMetricsShared *steward_metrics = NULL;
 
+/* where the rings start (computed once per process) */
+static char *trace_base = NULL;
+
 static shmem_request_hook_type prev_shmem_request = NULL;
 static shmem_startup_hook_type prev_shmem_startup = NULL;
 static bool slot_claimed = false;
-static bool slot_retired = false;
+static StewardSlot *my_slot = NULL;	/* NULL once retired */
 
 static Size
 slot_size(void)
@@ -89,9 +92,7 @@ steward_slot(int i)
 StewardTraceEntry *
 steward_trace_entry(int i)
 {
-	char	   *base = (char *) steward_slot(steward_metrics->nslots);
-
-	return (StewardTraceEntry *) (base + steward_metrics->trace_entry_size * i);
+	return (StewardTraceEntry *) (trace_base + steward_metrics->trace_entry_size * i);
 }
 
 StewardTraceEntry *
@@ -365,16 +366,15 @@ retire_slot(StewardSlot *slot)
 static void
 slot_exit(int code, Datum arg)
 {
-	StewardSlot *slot;
+	StewardSlot *slot = my_slot;
 
-	if (steward_metrics == NULL || steward_my_backend_index() < 0)
+	if (slot == NULL)
 		return;
 	steward_record_leftovers();
-	slot = steward_slot(steward_my_backend_index());
 	LWLockAcquire(steward_metrics->lock, LW_EXCLUSIVE);
 	retire_slot(slot);
 	LWLockRelease(steward_metrics->lock);
-	slot_retired = true;
+	my_slot = NULL;
 }
 
 /*
@@ -386,23 +386,23 @@ StewardSlot *
 steward_my_slot(void)
 {
 	StewardSlot *slot;
-	int			index = steward_my_backend_index();
+	int			index;
 
-	if (steward_metrics == NULL || slot_retired || index < 0 ||
-		index >= steward_metrics->nslots)
+	if (my_slot != NULL || slot_claimed)
+		return my_slot;
+	index = steward_my_backend_index();
+	if (steward_metrics == NULL || index < 0 || index >= steward_metrics->nslots)
 		return NULL;
 	slot = steward_slot(index);
-	if (!slot_claimed)
-	{
-		LWLockAcquire(steward_metrics->lock, LW_EXCLUSIVE);
-		if (slot->nkeys || slot->nerrors || slot->ntables)
-			retire_slot(slot);
-		slot->pid = MyProcPid;
-		slot->generation = pg_atomic_read_u32(&steward_metrics->generation);
-		LWLockRelease(steward_metrics->lock);
-		before_shmem_exit(slot_exit, (Datum) 0);
-		slot_claimed = true;
-	}
+	LWLockAcquire(steward_metrics->lock, LW_EXCLUSIVE);
+	if (slot->nkeys || slot->nerrors || slot->ntables)
+		retire_slot(slot);
+	slot->pid = MyProcPid;
+	slot->generation = pg_atomic_read_u32(&steward_metrics->generation);
+	LWLockRelease(steward_metrics->lock);
+	before_shmem_exit(slot_exit, (Datum) 0);
+	slot_claimed = true;
+	my_slot = slot;
 	return slot;
 }
 
@@ -738,6 +738,7 @@ metrics_shmem_create(Size size)
 	pg_atomic_init_u32(&m->generation, 1);
 	for (i = 0; i < m->nslots; i++)
 		steward_slot(i)->lock = &slot_locks[i].lock;
+	trace_base = (char *) steward_slot(m->nslots);
 	for (i = 0; i < m->trace_size + STEWARD_SLOW_ENTRIES; i++)
 		pg_atomic_init_u32(&steward_trace_entry(i)->changecount, 0);
 	metrics_load();
@@ -758,6 +759,7 @@ metrics_shmem_startup(void)
 	steward_metrics = ShmemInitStruct("pg_steward metrics", size, &found);
 	if (!found)
 		metrics_shmem_create(size);
+	trace_base = (char *) steward_slot(steward_metrics->nslots);
 	LWLockRelease(AddinShmemInitLock);
 	if (!IsUnderPostmaster)
 		on_shmem_exit(metrics_save, (Datum) 0);
