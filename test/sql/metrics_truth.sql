@@ -17,8 +17,8 @@ SELECT command, sqlstate, duration_ms BETWEEN 390 AND 4000 AS took_400ms, messag
   FROM steward.slow_queries WHERE query = 'SELECT pg_sleep($1)';
 SELECT command, calls, errors, max_ms BETWEEN 390 AND 4000 AS max_400ms, total_ms >= 390 AS total_400ms
   FROM steward.query_metrics WHERE datname = current_database() AND command = 'SELECT';
-SELECT le_ms, count FROM steward.latency_histogram
- WHERE datname = current_database() AND command = 'SELECT' AND le_ms > 100;
+SELECT sum(count) >= 1 AS in_the_400ms_bucket FROM steward.latency_histogram
+ WHERE datname = current_database() AND command = 'SELECT' AND le_ms > 256 AND le_ms < 1000;
 
 -- A statement that fails after 300 ms of work, and a utility statement.
 CREATE FUNCTION mt_fail_late() RETURNS int LANGUAGE plpgsql AS $$
