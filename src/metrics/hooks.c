@@ -228,7 +228,8 @@ running_init(StewardRunning *r, QueryDesc *qd, instr_time start, bool toplevel)
 	{
 		r->location = declaring->stmt_location;
 		r->len = declaring->stmt_len;
-		r->queryid = declaring->queryId;
+		r->queryid = declaring->queryId ? declaring->queryId :
+			steward_utility_id(r->text, r->location, r->len);
 	}
 	else
 	{
@@ -506,7 +507,8 @@ utility_begin(StewardRunning *r, PlannedStmt *pstmt, const char *queryString)
 	r->text = queryString;
 	r->location = pstmt->stmt_location;
 	r->len = pstmt->stmt_len;
-	r->queryid = pstmt->queryId;
+	r->queryid = pstmt->queryId ? pstmt->queryId :
+		steward_utility_id(queryString, pstmt->stmt_location, pstmt->stmt_len);
 	if (r->toplevel)
 		steward_forget_messages();
 	open_stretch(r);
@@ -562,16 +564,21 @@ steward_metrics_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool
 
 /*
  * post_parse_analyze: when the query jumble located the constants of a
- * statement that will be followed, normalize its text with them now.
+ * statement that will be followed, normalize its text with them now; of a
+ * utility statement, remember the query id.
  */
 static void
 steward_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
 {
 	if (prev_post_parse_analyze)
 		prev_post_parse_analyze(pstate, query, jstate);
-	if (jstate != NULL && query->utilityStmt == NULL && query->queryId != UINT64CONST(0) &&
-		steward_normalize_text && steward_metrics != NULL && steward_metrics_enabled &&
-		(nesting_level == 0 || steward_track_nested))
+	if (query->queryId == UINT64CONST(0) || steward_metrics == NULL ||
+		!steward_metrics_enabled || (nesting_level > 0 && !steward_track_nested))
+		return;
+	if (query->utilityStmt != NULL)
+		steward_stash_utility_id(pstate->p_sourcetext, query->stmt_location, query->stmt_len,
+								 query->queryId);
+	else if (jstate != NULL && steward_normalize_text)
 		steward_stash_jumble(pstate->p_sourcetext, query->stmt_location, query->stmt_len,
 							 query->queryId, jstate);
 }

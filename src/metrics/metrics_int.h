@@ -283,5 +283,7 @@ extern int	steward_statement_text(char *dst, int cap, const char *text, int loca
 								   int len, uint64 queryid);
 extern void steward_stash_jumble(const char *text, int location, int len, uint64 queryid,
 								 const struct JumbleState *jstate);
+extern void steward_stash_utility_id(const char *text, int location, int len, uint64 queryid);
+extern uint64 steward_utility_id(const char *text, int location, int len);
 
 #endif							/* STEWARD_METRICS_INT_H */

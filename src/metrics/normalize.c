@@ -91,6 +91,22 @@ typedef struct JumbleStash
 static JumbleStash stash[STASH_SIZE];
 
 /*
+ * Query ids of utility statements by a hash of their text: pg_stat_statements
+ * clears a utility statement's query id before the ProcessUtility hooks it
+ * calls see it (so that the executor does not count it twice), and the
+ * rings need it to join pg_stat_statements.
+ */
+#define UTILITY_IDS	8
+typedef struct UtilityId
+{
+	uint64		hash;
+	uint64		queryid;
+} UtilityId;
+
+static UtilityId utility_ids[UTILITY_IDS];
+static bool utility_ids_used = false;
+
+/*
  * Fill the character classes once.
  */
 static void
@@ -522,10 +538,13 @@ statement_bounds(const char *text, int location, int len, int *stmtlen)
 
 	if (text == NULL)
 		text = "";
-	text += Max(location, 0);
+	text	  +=Max(location, 0);
+
 	n = len > 0 ? len : (int) strlen(text);
 	while (n > 0 && cclass[(unsigned char) *text] == CC_SPACE)
-		text++, n--;
+		text	  ++,
+					n--;
+
 	while (n > 0 && (cclass[(unsigned char) text[n - 1]] == CC_SPACE || text[n - 1] == ';'))
 		n--;
 	*stmtlen = n;
@@ -678,6 +697,38 @@ steward_stash_jumble(const char *text, int location, int len, uint64 queryid,
 		st->queryid = queryid;
 	}
 	pfree(locs);
+}
+
+/*
+ * post_parse_analyze of a utility statement: remember its query id.
+ */
+void
+steward_stash_utility_id(const char *text, int location, int len, uint64 queryid)
+{
+	int			n;
+	const char *s = statement_bounds(text, location, len, &n);
+	uint64		h = hash_bytes_extended((const unsigned char *) s, n, 0);
+
+	utility_ids[h % UTILITY_IDS].hash = h;
+	utility_ids[h % UTILITY_IDS].queryid = queryid;
+	utility_ids_used = true;
+}
+
+/*
+ * The query id parse analysis gave a utility statement, 0 when unknown.
+ */
+uint64
+steward_utility_id(const char *text, int location, int len)
+{
+	int			n;
+	const char *s;
+	uint64		h;
+
+	if (!utility_ids_used)
+		return 0;
+	s = statement_bounds(text, location, len, &n);
+	h = hash_bytes_extended((const unsigned char *) s, n, 0);
+	return utility_ids[h % UTILITY_IDS].hash == h ? utility_ids[h % UTILITY_IDS].queryid : 0;
 }
 
 /*

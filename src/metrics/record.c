@@ -27,6 +27,7 @@
 
 #include "catalog/pg_class.h"
 #include "libpq/libpq-be.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "port/pg_bitutils.h"
 #include "utils/guc.h"
@@ -345,6 +346,22 @@ add_counters(StewardSlot *slot, const StewardRunning *r, double ms, bool failed)
 }
 
 /*
+ * Keep an error message (or none) in STEWARD_MESSAGE_LEN bytes, cut on a
+ * character boundary.
+ */
+static void
+copy_message(char *dst, const char *message)
+{
+	int			n = message ? strlen(message) : 0;
+
+	if (n >= STEWARD_MESSAGE_LEN)
+		n = pg_mbcliplen(message, n, STEWARD_MESSAGE_LEN - 1);
+	if (n > 0)
+		memcpy(dst, message, n);
+	dst[n] = '\0';
+}
+
+/*
  * Claim a ring entry for writing (its changecount from even to odd);
  * false when another backend is writing it (the ring wrapped around
  * meanwhile): the caller then leaves it, it never waits.
@@ -392,10 +409,7 @@ put_entry(StewardTraceEntry *e, uint64 pos, const StewardRunning *r, double ms,
 	e->has_addr = my_has_addr;
 	e->client_addr = my_addr;
 	strlcpy(e->application_name, application_name ? application_name : "", NAMEDATALEN);
-	if (message)
-		strlcpy(e->message, message, STEWARD_MESSAGE_LEN);
-	else
-		e->message[0] = '\0';
+	copy_message(e->message, message);
 	memcpy(e->query, text_buffer, textlen + 1);
 	release_entry(e, count);
 	if (sqlstate != 0 && message == NULL && nawaiting < MAX_AWAITING)
@@ -480,7 +494,7 @@ steward_record_error(int sqlstate, const char *message)
 		e->count++;
 		e->last_at = GetCurrentTimestamp();
 		e->last_userid = GetSessionUserId();
-		strlcpy(e->last_message, message ? message : "", STEWARD_MESSAGE_LEN);
+		copy_message(e->last_message, message);
 	}
 	steward_end_write(slot);
 }
@@ -502,7 +516,7 @@ steward_patch_messages(int sqlstate, const char *message)
 		if (awaiting[i].sqlstate != sqlstate || !claim_entry(e, &count))
 			continue;
 		if (e->seq == awaiting[i].seq)
-			strlcpy(e->message, message ? message : "", STEWARD_MESSAGE_LEN);
+			copy_message(e->message, message);
 		release_entry(e, count);
 	}
 	nawaiting = 0;

@@ -44,7 +44,7 @@ static char *trace_base = NULL;
 static shmem_request_hook_type prev_shmem_request = NULL;
 static shmem_startup_hook_type prev_shmem_startup = NULL;
 static bool slot_claimed = false;
-static StewardSlot *my_slot = NULL;	/* NULL once retired */
+static StewardSlot *my_slot = NULL; /* NULL once retired */
 
 static Size
 slot_size(void)

@@ -44,6 +44,19 @@ PG_FUNCTION_INFO_V1(steward_reset_metrics);
 
 #define INSUFFICIENT_PRIVILEGE "<insufficient privilege>"
 
+/* A live slot's used counters, copied under its lock. */
+typedef struct SlotCopy
+{
+	int			nkeys;
+	int			nerrors;
+	int			ntables;
+	int64		tables_dropped;
+	int64		keys_dropped;
+	StewardQueryCounters *keys;
+	StewardErrorCounters *errors;
+	StewardTableCounters *tables;
+} SlotCopy;
+
 /* What is copied under the locks, to be merged after releasing them. */
 typedef struct Copied
 {
@@ -55,42 +68,57 @@ typedef struct Copied
 	int			nrtables;
 	int64		rtables_dropped;
 	int64		rkeys_dropped;
-	List	   *slots;			/* compact copies of live slots */
+	List	   *slots;			/* SlotCopy of each live slot */
 } Copied;
 
 /*
- * Copy one slot into scratch under its lock (shared, held only for the
- * copy: its owner may be waiting to write), then into a compact palloc'd
- * copy of its used part; NULL when it holds nothing current.
+ * Copy the used part of one slot (its keys, errors and tables, not the
+ * whole arrays) under the slot's lock, held shared only for the copy: its
+ * owner may be waiting to write.  NULL when the slot holds nothing current.
+ * The copy is allocated before the lock is taken, with room for what the
+ * slot held a moment before; tables the owner added meanwhile are left to
+ * the next reader.
  */
-static StewardSlot *
-copy_slot(StewardSlot *slot, StewardSlot *scratch, uint32 gen)
+static SlotCopy *
+copy_slot(StewardSlot *slot, uint32 gen)
 {
-	Size		used;
-	StewardSlot *copy;
+	SlotCopy   *c;
+	int			ntables = slot->ntables;	/* unlocked peek, to size the copy */
+	char	   *p;
 
-	LWLockAcquire(slot->lock, LW_SHARED);
-	used = offsetof(StewardSlot, tables) + sizeof(StewardTableCounters) * slot->ntables;
-	memcpy(scratch, slot, used);
-	LWLockRelease(slot->lock);
-	if (scratch->generation != gen || scratch->pid == 0 ||
-		(scratch->nkeys == 0 && scratch->nerrors == 0 && scratch->ntables == 0))
+	if (slot->pid == 0 || slot->generation != gen ||
+		(slot->nkeys == 0 && slot->nerrors == 0 && ntables == 0))
 		return NULL;
-	copy = palloc(used);
-	memcpy(copy, scratch, used);
-	return copy;
+	p = palloc(MAXALIGN(sizeof(SlotCopy)) + sizeof(StewardQueryCounters) * STEWARD_SLOT_KEYS +
+			   sizeof(StewardErrorCounters) * STEWARD_SLOT_ERRORS +
+			   sizeof(StewardTableCounters) * ntables);
+	c = (SlotCopy *) p;
+	c->keys = (StewardQueryCounters *) (p + MAXALIGN(sizeof(SlotCopy)));
+	c->errors = (StewardErrorCounters *) (c->keys + STEWARD_SLOT_KEYS);
+	c->tables = (StewardTableCounters *) (c->errors + STEWARD_SLOT_ERRORS);
+	LWLockAcquire(slot->lock, LW_SHARED);
+	c->nkeys = slot->generation == gen ? slot->nkeys : 0;
+	c->nerrors = slot->generation == gen ? slot->nerrors : 0;
+	c->ntables = slot->generation == gen ? Min(slot->ntables, ntables) : 0;
+	c->tables_dropped = slot->generation == gen ? slot->tables_dropped : 0;
+	c->keys_dropped = slot->generation == gen ? slot->keys_dropped : 0;
+	memcpy(c->keys, slot->keys, sizeof(StewardQueryCounters) * c->nkeys);
+	memcpy(c->errors, slot->errors, sizeof(StewardErrorCounters) * c->nerrors);
+	memcpy(c->tables, slot->tables, sizeof(StewardTableCounters) * c->ntables);
+	LWLockRelease(slot->lock);
+	return c;
 }
 
 /*
  * Copy the retired totals and every live slot, under the metrics lock held
  * shared: a backend that exits meanwhile (folding its slot into the totals
- * under the lock held exclusively) is then counted exactly once.
+ * under the lock held exclusively) is then counted exactly once.  Only
+ * copies are made under the lock; merging waits until it is released.
  */
 static void
 copy_all(Copied *c)
 {
 	StewardMetricsShared *m = steward_metrics;
-	StewardSlot *scratch = palloc(m->slot_size);
 	uint32		gen;
 	int			i;
 
@@ -110,13 +138,12 @@ copy_all(Copied *c)
 	c->rkeys_dropped = m->rkeys_dropped;
 	for (i = 0; i < m->nslots; i++)
 	{
-		StewardSlot *copy = copy_slot(steward_slot(i), scratch, gen);
+		SlotCopy   *copy = copy_slot(steward_slot(i), gen);
 
 		if (copy)
 			c->slots = lappend(c->slots, copy);
 	}
 	LWLockRelease(m->lock);
-	pfree(scratch);
 }
 
 /*
@@ -239,7 +266,7 @@ merge_all(Collected *c, const Copied *cp)
 	c->keys_dropped = cp->rkeys_dropped;
 	foreach(lc, cp->slots)
 	{
-		StewardSlot *s = lfirst(lc);
+		SlotCopy   *s = lfirst(lc);
 
 		c->backends++;
 		for (i = 0; i < s->nkeys; i++)
