@@ -110,7 +110,7 @@ is( $node->safe_psql(
 		SELECT name FROM q_items WHERE qty > 12 ORDER BY 1 LIMIT 5;
 		SELECT (queryid IS NULL) || '|' || query FROM steward.recent_queries
 		 WHERE query LIKE 'SELECT name FROM q\_items WHERE qty%' ORDER BY at DESC LIMIT 1}),
-	"two\ntrue|SELECT name FROM q_items WHERE qty > \$1 ORDER BY \$2 LIMIT \$3",
+	"one pg_stat_statements first\ntwo\ntrue|SELECT name FROM q_items WHERE qty > \$1 ORDER BY \$2 LIMIT \$3",
 	'compute_query_id = off: queryid is NULL, constants found by the lexer');
 
 $node->stop;
