@@ -94,6 +94,12 @@ steward_my_backend_index(void)
 #endif
 
 /*
+ * A query id (Query.queryId, PlannedStmt.queryId) as pg_steward keeps it:
+ * uint64, 0 when none.  18 made the field int64; the bits are the same.
+ */
+#define steward_query_id(id)	((uint64) (id))
+
+/*
  * The query jumble: where its header lives (16 moved it from utils/ to
  * nodes/), and the two kinds of location 18 added to a JumbleState's
  * constant locations: PARAM_EXTERN parameters, which pg_stat_statements

@@ -29,10 +29,12 @@
 #include "metrics_int.h"
 
 #include "access/parallel.h"
+#include "access/xact.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "parser/analyze.h"
+#include "storage/proc.h"
 #include "tcop/pquery.h"
 #include "tcop/utility.h"
 #include "utils/elog.h"
@@ -59,9 +61,15 @@ static dlist_head free_running = DLIST_STATIC_INIT(free_running);
 /* A top-level DECLARE CURSOR running now: its query is a top-level one. */
 static PlannedStmt *declaring = NULL;
 
-/* The top-level statement whose ExecutorStart runs now, and since when. */
+/*
+ * The top-level statement whose ExecutorStart runs now, since when, and in
+ * which (sub)transaction: it is valid only there, as the abort that follows
+ * a failed start frees it (emit_log_hook comes before that abort).
+ */
 static QueryDesc *starting = NULL;
 static instr_time starting_at;
+static LocalTransactionId starting_lxid;
+static SubTransactionId starting_subxid;
 
 /*
  * Whether a statement starting now at this nesting level is counted: the
@@ -228,14 +236,14 @@ running_init(StewardRunning *r, QueryDesc *qd, instr_time start, bool toplevel)
 	{
 		r->location = declaring->stmt_location;
 		r->len = declaring->stmt_len;
-		r->queryid = declaring->queryId ? declaring->queryId :
+		r->queryid = declaring->queryId ? steward_query_id(declaring->queryId) :
 			steward_utility_id(r->text, r->location, r->len);
 	}
 	else
 	{
 		r->location = p->stmt_location;
 		r->len = p->stmt_len;
-		r->queryid = p->queryId;
+		r->queryid = steward_query_id(p->queryId);
 	}
 }
 
@@ -252,6 +260,8 @@ start_followed(QueryDesc *queryDesc, int eflags, instr_time start, bool toplevel
 	{
 		starting = queryDesc;
 		starting_at = start;
+		starting_lxid = StewardMyLocalTransactionId();
+		starting_subxid = GetCurrentSubTransactionId();
 		if (prev_ExecutorStart)
 			prev_ExecutorStart(queryDesc, eflags);
 		else
@@ -507,7 +517,7 @@ utility_begin(StewardRunning *r, PlannedStmt *pstmt, const char *queryString)
 	r->text = queryString;
 	r->location = pstmt->stmt_location;
 	r->len = pstmt->stmt_len;
-	r->queryid = pstmt->queryId ? pstmt->queryId :
+	r->queryid = pstmt->queryId ? steward_query_id(pstmt->queryId) :
 		steward_utility_id(queryString, pstmt->stmt_location, pstmt->stmt_len);
 	if (r->toplevel)
 		steward_forget_messages();
@@ -572,15 +582,15 @@ steward_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate
 {
 	if (prev_post_parse_analyze)
 		prev_post_parse_analyze(pstate, query, jstate);
-	if (query->queryId == UINT64CONST(0) || steward_metrics == NULL ||
+	if (query->queryId == 0 || steward_metrics == NULL ||
 		!steward_metrics_enabled || (nesting_level > 0 && !steward_track_nested))
 		return;
 	if (query->utilityStmt != NULL)
 		steward_stash_utility_id(pstate->p_sourcetext, query->stmt_location, query->stmt_len,
-								 query->queryId);
+								 steward_query_id(query->queryId));
 	else if (jstate != NULL && steward_normalize_text)
 		steward_stash_jumble(pstate->p_sourcetext, query->stmt_location, query->stmt_len,
-							 query->queryId, jstate);
+							 steward_query_id(query->queryId), jstate);
 }
 
 /*
@@ -605,6 +615,19 @@ fail_running(ErrorData *edata)
 		n++;
 	}
 	return n;
+}
+
+/*
+ * Whether the error being reported ended a top-level ExecutorStart: one
+ * began in this very (sub)transaction and did not return.  A start that
+ * failed without a report (log_min_messages above error) belongs to a
+ * (sub)transaction aborted since, and its QueryDesc is gone.
+ */
+static bool
+start_failed(void)
+{
+	return starting != NULL && starting_lxid == StewardMyLocalTransactionId() &&
+		starting_subxid == GetCurrentSubTransactionId();
 }
 
 /*
@@ -668,10 +691,11 @@ steward_emit_log(ErrorData *edata)
 	{
 		int			ended = fatal ? fail_running(edata) : 0;
 
-		if (starting != NULL && !steward_messages_awaited())
+		if (start_failed() && !steward_messages_awaited())
 			ended += fail_start(edata);
 		else if (!fatal && !steward_messages_awaited())
 			record_unattached(edata);
+		starting = NULL;
 		if (!fatal || ended > 0)
 			steward_record_error(edata->sqlerrcode, edata->message);
 		steward_patch_messages(edata->sqlerrcode, edata->message);
