@@ -1295,105 +1295,45 @@ COMMENT ON VIEW steward.error_metrics IS 'Failed statements per database and SQL
 
 CREATE FUNCTION steward.trace_fn(slow boolean, OUT at timestamptz, OUT pid integer, OUT datname text,
 	OUT username text, OUT application_name text, OUT client_addr inet, OUT command text,
-	OUT duration_ms double precision, OUT rows bigint, OUT query text, OUT sqlstate text)
+	OUT duration_ms double precision, OUT rows bigint, OUT query text, OUT sqlstate text,
+	OUT queryid bigint, OUT message text)
 	RETURNS SETOF record AS 'MODULE_PATHNAME', 'steward_trace' LANGUAGE C VOLATILE STRICT;
 CREATE VIEW steward.slow_queries AS
-	SELECT at, pid, datname, username, application_name, client_addr, command, duration_ms, rows, query
+	SELECT at, pid, datname, username, application_name, client_addr, command, duration_ms, rows,
+		   query, sqlstate, queryid, message
 	  FROM steward.trace_fn(true) ORDER BY at;
-COMMENT ON VIEW steward.slow_queries IS 'The last 100 statements slower than steward.slow_query_ms';
+COMMENT ON VIEW steward.slow_queries IS 'The last 100 statements that ran at least steward.slow_query_ms, failed ones included';
 CREATE VIEW steward.recent_queries AS
 	SELECT at, pid, datname, username, application_name, client_addr, command, duration_ms, rows,
-		   query, sqlstate
+		   query, sqlstate, queryid, message
 	  FROM steward.trace_fn(false) ORDER BY at;
-COMMENT ON VIEW steward.recent_queries IS 'The last steward.trace_size statements of all backends; sqlstate set for failures';
+COMMENT ON VIEW steward.recent_queries IS 'The last steward.trace_size statements of all backends; sqlstate and message set for failures';
 
 CREATE FUNCTION steward.metrics_info(OUT since timestamptz, OUT tables_tracked integer,
 	OUT tables_dropped bigint, OUT memory_bytes bigint, OUT backends integer, OUT max_tables integer,
 	OUT trace_size integer, OUT max_query_length integer, OUT statements_traced bigint,
-	OUT statements_dropped bigint)
+	OUT statements_dropped bigint, OUT statements_untraced bigint)
 	RETURNS record AS 'MODULE_PATHNAME', 'steward_metrics_info' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION steward.metrics_info() IS 'About the metrics: since when, tables tracked and dropped, shared memory used';
--- Everyone may read the metrics; query text and client addresses are
--- hidden inside the functions from those not allowed to see them.
+CREATE VIEW steward.metrics_info AS SELECT * FROM steward.metrics_info();
+COMMENT ON VIEW steward.metrics_info IS 'About the metrics: since when, what is tracked, what did not fit, shared memory used';
+-- Everyone may read the metrics; query text, error messages and client
+-- addresses are hidden inside the functions from those not allowed to see
+-- them.
 GRANT SELECT ON steward.query_metrics, steward.table_metrics, steward.latency_histogram,
-	steward.error_metrics, steward.slow_queries, steward.recent_queries TO PUBLIC;
+	steward.error_metrics, steward.slow_queries, steward.recent_queries, steward.metrics_info
+	TO PUBLIC;
 
 CREATE FUNCTION steward.reset_metrics() RETURNS void
 	AS 'MODULE_PATHNAME', 'steward_reset_metrics' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION steward.reset_metrics() IS 'Forget all query metrics. Not executable by PUBLIC.';
 REVOKE EXECUTE ON FUNCTION steward.reset_metrics() FROM PUBLIC;
 
--- A Prometheus label value: backslash, double quote and newline escaped.
-CREATE FUNCTION steward.prometheus_label(v text) RETURNS text
-	LANGUAGE sql IMMUTABLE STRICT
-	AS $$ SELECT replace(replace(replace($1, '\', '\\'), '"', '\"'), E'\n', '\n') $$;
-
--- Prometheus text exposition of the metrics.  Per-user series of dropped
--- roles (no name any more) are left out; the latency histogram (per
--- database and command) counts everyone, its buckets in increasing le
--- order, cumulative, with _count equal to the +Inf bucket.
+-- Prometheus text exposition of the metrics, from one collection of the
+-- counters (src/metrics/prometheus.c).  Emits counters only, never query
+-- text, messages or addresses.
 CREATE FUNCTION steward.prometheus() RETURNS text
-	LANGUAGE sql STABLE
-	SET search_path = pg_catalog, pg_temp
-	AS $$
-	WITH q AS (SELECT * FROM steward.query_metrics WHERE datname IS NOT NULL AND username IS NOT NULL),
-	lbl AS (SELECT q.*, format('datname="%s",username="%s",command="%s"',
-			steward.prometheus_label(datname), steward.prometheus_label(username), command) AS l FROM q),
-	h AS (SELECT datname, command, le_ms, count,
-				 sum(count) OVER (PARTITION BY datname, command ORDER BY le_ms) AS cum
-			FROM steward.latency_histogram WHERE datname IS NOT NULL),
-	lines AS (
-		SELECT 1 AS o, 0::float8 AS k, '# HELP steward_statements_total Statements executed.' AS line
-		UNION ALL SELECT 2, 0, '# TYPE steward_statements_total counter'
-		UNION ALL SELECT 3, 0, 'steward_statements_total{' || l || '} ' || calls FROM lbl
-		UNION ALL SELECT 4, 0, '# HELP steward_statement_errors_total Statements that failed.'
-		UNION ALL SELECT 5, 0, '# TYPE steward_statement_errors_total counter'
-		UNION ALL SELECT 6, 0, 'steward_statement_errors_total{' || l || '} ' || errors FROM lbl
-		UNION ALL SELECT 7, 0, '# HELP steward_statement_rows_total Rows processed by statements.'
-		UNION ALL SELECT 8, 0, '# TYPE steward_statement_rows_total counter'
-		UNION ALL SELECT 9, 0, 'steward_statement_rows_total{' || l || '} ' || rows FROM lbl
-		UNION ALL SELECT 10, 0, '# HELP steward_statement_seconds_total Time spent in statements.'
-		UNION ALL SELECT 11, 0, '# TYPE steward_statement_seconds_total counter'
-		UNION ALL SELECT 12, 0, 'steward_statement_seconds_total{' || l || '} ' || (total_ms / 1000)::text FROM lbl
-		UNION ALL SELECT 13, 0, '# HELP steward_statement_duration_seconds Statement latency.'
-		UNION ALL SELECT 14, 0, '# TYPE steward_statement_duration_seconds histogram'
-		UNION ALL
-		SELECT 15, 0, line FROM (
-			SELECT datname, command, string_agg(line, E'\n' ORDER BY seq, k) AS line FROM (
-				SELECT datname, command, 0 AS seq, le_ms AS k,
-					   format('steward_statement_duration_seconds_bucket{datname="%s",command="%s",le="%s"} %s',
-							  steward.prometheus_label(datname), command,
-							  CASE WHEN le_ms = 'Infinity' THEN '+Inf' ELSE (le_ms / 1000)::text END, cum) AS line
-				  FROM h
-				UNION ALL
-				SELECT datname, command, 1, 'Infinity'::float8,
-					   format('steward_statement_duration_seconds_bucket{datname="%s",command="%s",le="+Inf"} %s',
-							  steward.prometheus_label(datname), command, sum(count))
-				  FROM h GROUP BY datname, command HAVING max(le_ms) <> 'Infinity'
-				UNION ALL
-				SELECT datname, command, 2, 0,
-					   format('steward_statement_duration_seconds_sum{datname="%s",command="%s"} %s',
-							  steward.prometheus_label(datname), command, sum(total_ms) / 1000)
-				  FROM steward.query_metrics WHERE datname IS NOT NULL GROUP BY datname, command
-				UNION ALL
-				SELECT datname, command, 3, 0,
-					   format('steward_statement_duration_seconds_count{datname="%s",command="%s"} %s',
-							  steward.prometheus_label(datname), command, sum(count))
-				  FROM h GROUP BY datname, command) b
-			GROUP BY datname, command) g
-		UNION ALL SELECT 18, 0, '# HELP steward_table_statements_total Statements per table and command.'
-		UNION ALL SELECT 19, 0, '# TYPE steward_table_statements_total counter'
-		UNION ALL SELECT 20, 0, format('steward_table_statements_total{datname="%s",schema="%s",table="%s",command="%s"} %s',
-				steward.prometheus_label(datname), steward.prometheus_label(coalesce(schema_name, '')),
-				steward.prometheus_label(coalesce(table_name, relid::text)), command, calls)
-			FROM steward.table_metrics WHERE datname IS NOT NULL
-		UNION ALL SELECT 21, 0, '# HELP steward_errors_total Failed statements per SQLSTATE.'
-		UNION ALL SELECT 22, 0, '# TYPE steward_errors_total counter'
-		UNION ALL SELECT 23, 0, format('steward_errors_total{datname="%s",sqlstate="%s"} %s',
-				steward.prometheus_label(datname), sqlstate, count)
-			FROM steward.error_metrics WHERE datname IS NOT NULL)
-	SELECT string_agg(line, E'\n' ORDER BY o, k, line) || E'\n' FROM lines
-	$$;
+	AS 'MODULE_PATHNAME', 'steward_prometheus' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION steward.prometheus() IS 'The metrics in Prometheus text exposition format';
 
 -- Event triggers: one C dispatcher per event, shared by DDL capture and the
