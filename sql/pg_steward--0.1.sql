@@ -1097,26 +1097,76 @@ CREATE FUNCTION steward.audit_trigger() RETURNS trigger
 COMMENT ON FUNCTION steward.audit_trigger() IS
 	'Statement-level AFTER trigger with transition tables that writes steward.audit_log; attach with steward.enable_audit()';
 
+-- The table of an audit call: an existing table or partitioned table, not
+-- the log itself.  Returns its kind; for a partition of an audited table,
+-- also the parent and the parent's audit trigger arguments (the ones a
+-- partition must have: writes to it are logged under the parent).
+CREATE FUNCTION steward.audit_relation(tbl regclass, OUT kind "char", OUT parent regclass,
+									   OUT parent_args bytea)
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+BEGIN
+	IF tbl IS NULL THEN
+		RAISE EXCEPTION 'tbl must not be NULL' USING ERRCODE = 'null_value_not_allowed',
+			HINT = 'Pass the table, e.g. ''shop.payments''.';
+	END IF;
+	SELECT c.relkind INTO kind FROM pg_class c WHERE c.oid = tbl;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'relation with OID % does not exist', tbl::oid USING ERRCODE = 'undefined_table',
+			HINT = 'Pass an existing table, e.g. ''shop.payments''; a regclass value outlives the table it named.';
+	END IF;
+	IF kind NOT IN ('r', 'p') THEN
+		RAISE EXCEPTION '"%" is not a table', tbl USING ERRCODE = 'wrong_object_type',
+			HINT = 'Only tables and partitioned tables can be audited.';
+	END IF;
+	IF tbl = 'steward.audit_log'::regclass THEN
+		RAISE EXCEPTION 'steward.audit_log cannot be audited' USING ERRCODE = 'wrong_object_type',
+			DETAIL = 'It is where audit rows are written; nobody but its owner can change it.',
+			HINT = 'Audit the tables whose changes you want recorded.';
+	END IF;
+	SELECT i.inhparent, g.tgargs INTO parent, parent_args
+	  FROM pg_inherits i
+	  JOIN pg_class c ON c.oid = i.inhrelid AND c.relispartition
+	  JOIN pg_trigger g ON g.tgrelid = i.inhparent AND g.tgname = 'steward_audit_insert'
+	 WHERE i.inhrelid = tbl;
+END
+$$;
+COMMENT ON FUNCTION steward.audit_relation(regclass) IS
+	'Used by enable_audit and disable_audit: checks the table and finds its audited parent';
+
 CREATE FUNCTION steward.disable_audit(tbl regclass) RETURNS boolean
 	LANGUAGE plpgsql
 	SET search_path = pg_catalog, pg_temp
 	AS $$
 DECLARE
 	found boolean := false;
+	rel record;
+	r regclass;
 	t text;
 BEGIN
-	FOREACH t IN ARRAY ARRAY['steward_audit_insert', 'steward_audit_update', 'steward_audit_delete',
-							 'steward_audit_truncate'] LOOP
-		IF EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = tbl AND tgname = t) THEN
-			EXECUTE format('DROP TRIGGER %I ON %s', t, tbl);
-			found := true;
-		END IF;
+	rel := steward.audit_relation(tbl);
+	IF rel.parent IS NOT NULL THEN
+		RAISE EXCEPTION 'cannot disable auditing of partition % alone', tbl
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			DETAIL = format('Its parent %s is audited, and so are direct writes to the parent''s partitions.', rel.parent),
+			HINT = format('Disable auditing of %s, or detach the partition first.', rel.parent);
+	END IF;
+	FOR r IN SELECT tbl UNION ALL
+			 SELECT p.relid FROM pg_partition_tree(tbl) p WHERE p.level > 0 LOOP
+		FOREACH t IN ARRAY ARRAY['steward_audit_insert', 'steward_audit_update', 'steward_audit_delete',
+								 'steward_audit_truncate', 'steward_audit_before_truncate'] LOOP
+			IF EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = r AND tgname = t) THEN
+				EXECUTE format('DROP TRIGGER %I ON %s', t, r);
+				found := true;
+			END IF;
+		END LOOP;
 	END LOOP;
 	RETURN found;
 END
 $$;
 COMMENT ON FUNCTION steward.disable_audit(regclass) IS
-	'Remove the audit triggers of a table; true if it was audited. Needs the right to drop triggers on the table.';
+	'Remove the audit triggers of a table and of its partitions; true if it was audited. Needs the right to drop triggers on them.';
 
 CREATE FUNCTION steward.enable_audit(tbl regclass, exclude_columns text[] DEFAULT '{}',
 									 mode text DEFAULT 'full') RETURNS void
@@ -1124,22 +1174,18 @@ CREATE FUNCTION steward.enable_audit(tbl regclass, exclude_columns text[] DEFAUL
 	SET search_path = pg_catalog, pg_temp
 	AS $$
 DECLARE
-	args text;
+	rel record;
+	args text[];
+	arglist text;
 	missing text;
-	kind "char";
+	r regclass;
+	in_tree boolean;
+	t text;
 BEGIN
-	IF tbl IS NULL THEN
-		RAISE EXCEPTION 'tbl must not be NULL' USING ERRCODE = 'null_value_not_allowed',
-			HINT = 'Pass the table to audit.';
-	END IF;
+	rel := steward.audit_relation(tbl);
 	IF mode IS NULL OR mode NOT IN ('full', 'diff') THEN
 		RAISE EXCEPTION 'invalid audit mode "%"', mode USING ERRCODE = 'invalid_parameter_value',
 			HINT = 'Use full (whole rows) or diff (changed columns only).';
-	END IF;
-	SELECT relkind INTO kind FROM pg_class WHERE oid = tbl;
-	IF kind NOT IN ('r', 'p') THEN
-		RAISE EXCEPTION '"%" is not a table', tbl USING ERRCODE = 'wrong_object_type',
-			HINT = 'Only tables and partitioned tables can be audited.';
 	END IF;
 	SELECT string_agg(c, ', ') INTO missing FROM unnest(coalesce(exclude_columns, '{}')) AS c
 	 WHERE NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = tbl AND a.attname = c
@@ -1148,25 +1194,53 @@ BEGIN
 		RAISE EXCEPTION 'table % has no column %', tbl, missing USING ERRCODE = 'undefined_column',
 			HINT = 'exclude_columns lists columns of the table.';
 	END IF;
-	PERFORM steward.disable_audit(tbl);
-	args := quote_literal(mode) ||
-		coalesce((SELECT string_agg(', ' || quote_literal(c), '' ORDER BY c)
-					FROM unnest(exclude_columns) AS c), '');
-	EXECUTE format('CREATE TRIGGER steward_audit_insert AFTER INSERT ON %s '
-				   'REFERENCING NEW TABLE AS steward_new FOR EACH STATEMENT '
-				   'EXECUTE FUNCTION steward.audit_trigger(%s)', tbl, args);
-	EXECUTE format('CREATE TRIGGER steward_audit_update AFTER UPDATE ON %s '
-				   'REFERENCING OLD TABLE AS steward_old NEW TABLE AS steward_new FOR EACH STATEMENT '
-				   'EXECUTE FUNCTION steward.audit_trigger(%s)', tbl, args);
-	EXECUTE format('CREATE TRIGGER steward_audit_delete AFTER DELETE ON %s '
-				   'REFERENCING OLD TABLE AS steward_old FOR EACH STATEMENT '
-				   'EXECUTE FUNCTION steward.audit_trigger(%s)', tbl, args);
-	EXECUTE format('CREATE TRIGGER steward_audit_truncate AFTER TRUNCATE ON %s '
-				   'FOR EACH STATEMENT EXECUTE FUNCTION steward.audit_trigger(%s)', tbl, args);
+	-- the trigger arguments: the mode, then the excluded columns in order
+	args := ARRAY[mode] || ARRAY(SELECT c FROM unnest(exclude_columns) AS c WHERE c IS NOT NULL ORDER BY c);
+	IF rel.parent IS NOT NULL AND rel.parent_args IS DISTINCT FROM
+		(SELECT string_agg(convert_to(a, getdatabaseencoding()) || decode('00', 'hex'), ''::bytea ORDER BY n)
+		   FROM unnest(args) WITH ORDINALITY AS u(a, n)) THEN
+		RAISE EXCEPTION 'partition % is audited with its parent %', tbl, rel.parent
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			DETAIL = 'Writes to a partition are logged under its audited parent, with the parent''s exclude_columns and mode.',
+			HINT = format('Change them for the whole table with steward.enable_audit(%L, ...), or detach the partition first.',
+						  rel.parent::text);
+	END IF;
+	arglist := (SELECT string_agg(quote_literal(a), ', ' ORDER BY n) FROM unnest(args) WITH ORDINALITY AS u(a, n));
+	-- the table and every partition below it: statement triggers fire only
+	-- on the table a statement names (foreign partitions cannot have them)
+	FOR r, in_tree IN
+		SELECT c.oid, c.relkind = 'p' OR c.relispartition FROM pg_class c WHERE c.oid = tbl
+		UNION ALL
+		SELECT p.relid, true FROM pg_partition_tree(tbl) p JOIN pg_class c ON c.oid = p.relid
+		 WHERE p.level > 0 AND c.relkind IN ('r', 'p') LOOP
+		FOREACH t IN ARRAY ARRAY['steward_audit_insert', 'steward_audit_update', 'steward_audit_delete',
+								 'steward_audit_truncate', 'steward_audit_before_truncate'] LOOP
+			IF EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = r AND tgname = t) THEN
+				EXECUTE format('DROP TRIGGER %I ON %s', t, r);
+			END IF;
+		END LOOP;
+		EXECUTE format('CREATE TRIGGER steward_audit_insert AFTER INSERT ON %s '
+					   'REFERENCING NEW TABLE AS steward_new FOR EACH STATEMENT '
+					   'EXECUTE FUNCTION steward.audit_trigger(%s)', r, arglist);
+		EXECUTE format('CREATE TRIGGER steward_audit_update AFTER UPDATE ON %s '
+					   'REFERENCING OLD TABLE AS steward_old NEW TABLE AS steward_new FOR EACH STATEMENT '
+					   'EXECUTE FUNCTION steward.audit_trigger(%s)', r, arglist);
+		EXECUTE format('CREATE TRIGGER steward_audit_delete AFTER DELETE ON %s '
+					   'REFERENCING OLD TABLE AS steward_old FOR EACH STATEMENT '
+					   'EXECUTE FUNCTION steward.audit_trigger(%s)', r, arglist);
+		EXECUTE format('CREATE TRIGGER steward_audit_truncate AFTER TRUNCATE ON %s '
+					   'FOR EACH STATEMENT EXECUTE FUNCTION steward.audit_trigger(%s)', r, arglist);
+		-- in a partition tree: notes the TRUNCATE of a table, which covers its
+		-- partitions' (not elsewhere: every trigger costs every statement)
+		IF in_tree THEN
+			EXECUTE format('CREATE TRIGGER steward_audit_before_truncate BEFORE TRUNCATE ON %s '
+						   'FOR EACH STATEMENT EXECUTE FUNCTION steward.audit_trigger(%s)', r, arglist);
+		END IF;
+	END LOOP;
 END
 $$;
 COMMENT ON FUNCTION steward.enable_audit(regclass, text[], text) IS
-	'Record INSERT, UPDATE, DELETE and TRUNCATE of a table in steward.audit_log (idempotent). Needs the right to create triggers on the table.';
+	'Record INSERT, UPDATE, DELETE and TRUNCATE of a table and of its partitions (also ones added later) in steward.audit_log (idempotent). Needs the right to create triggers on them.';
 
 CREATE FUNCTION steward.row_history(tbl regclass, row_id text) RETURNS SETOF steward.audit_log
 	LANGUAGE sql STABLE
@@ -1221,105 +1295,45 @@ COMMENT ON VIEW steward.error_metrics IS 'Failed statements per database and SQL
 
 CREATE FUNCTION steward.trace_fn(slow boolean, OUT at timestamptz, OUT pid integer, OUT datname text,
 	OUT username text, OUT application_name text, OUT client_addr inet, OUT command text,
-	OUT duration_ms double precision, OUT rows bigint, OUT query text, OUT sqlstate text)
+	OUT duration_ms double precision, OUT rows bigint, OUT query text, OUT sqlstate text,
+	OUT queryid bigint, OUT message text)
 	RETURNS SETOF record AS 'MODULE_PATHNAME', 'steward_trace' LANGUAGE C VOLATILE STRICT;
 CREATE VIEW steward.slow_queries AS
-	SELECT at, pid, datname, username, application_name, client_addr, command, duration_ms, rows, query
+	SELECT at, pid, datname, username, application_name, client_addr, command, duration_ms, rows,
+		   query, sqlstate, queryid, message
 	  FROM steward.trace_fn(true) ORDER BY at;
-COMMENT ON VIEW steward.slow_queries IS 'The last 100 statements slower than steward.slow_query_ms';
+COMMENT ON VIEW steward.slow_queries IS 'The last 100 statements that ran at least steward.slow_query_ms, failed ones included';
 CREATE VIEW steward.recent_queries AS
 	SELECT at, pid, datname, username, application_name, client_addr, command, duration_ms, rows,
-		   query, sqlstate
+		   query, sqlstate, queryid, message
 	  FROM steward.trace_fn(false) ORDER BY at;
-COMMENT ON VIEW steward.recent_queries IS 'The last steward.trace_size statements of all backends; sqlstate set for failures';
+COMMENT ON VIEW steward.recent_queries IS 'The last steward.trace_size statements of all backends; sqlstate and message set for failures';
 
 CREATE FUNCTION steward.metrics_info(OUT since timestamptz, OUT tables_tracked integer,
 	OUT tables_dropped bigint, OUT memory_bytes bigint, OUT backends integer, OUT max_tables integer,
 	OUT trace_size integer, OUT max_query_length integer, OUT statements_traced bigint,
-	OUT statements_dropped bigint)
+	OUT statements_dropped bigint, OUT statements_untraced bigint)
 	RETURNS record AS 'MODULE_PATHNAME', 'steward_metrics_info' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION steward.metrics_info() IS 'About the metrics: since when, tables tracked and dropped, shared memory used';
--- Everyone may read the metrics; query text and client addresses are
--- hidden inside the functions from those not allowed to see them.
+CREATE VIEW steward.metrics_info AS SELECT * FROM steward.metrics_info();
+COMMENT ON VIEW steward.metrics_info IS 'About the metrics: since when, what is tracked, what did not fit, shared memory used';
+-- Everyone may read the metrics; query text, error messages and client
+-- addresses are hidden inside the functions from those not allowed to see
+-- them.
 GRANT SELECT ON steward.query_metrics, steward.table_metrics, steward.latency_histogram,
-	steward.error_metrics, steward.slow_queries, steward.recent_queries TO PUBLIC;
+	steward.error_metrics, steward.slow_queries, steward.recent_queries, steward.metrics_info
+	TO PUBLIC;
 
 CREATE FUNCTION steward.reset_metrics() RETURNS void
 	AS 'MODULE_PATHNAME', 'steward_reset_metrics' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION steward.reset_metrics() IS 'Forget all query metrics. Not executable by PUBLIC.';
 REVOKE EXECUTE ON FUNCTION steward.reset_metrics() FROM PUBLIC;
 
--- A Prometheus label value: backslash, double quote and newline escaped.
-CREATE FUNCTION steward.prometheus_label(v text) RETURNS text
-	LANGUAGE sql IMMUTABLE STRICT
-	AS $$ SELECT replace(replace(replace($1, '\', '\\'), '"', '\"'), E'\n', '\n') $$;
-
--- Prometheus text exposition of the metrics.  Per-user series of dropped
--- roles (no name any more) are left out; the latency histogram (per
--- database and command) counts everyone, its buckets in increasing le
--- order, cumulative, with _count equal to the +Inf bucket.
+-- Prometheus text exposition of the metrics, from one collection of the
+-- counters (src/metrics/prometheus.c).  Emits counters only, never query
+-- text, messages or addresses.
 CREATE FUNCTION steward.prometheus() RETURNS text
-	LANGUAGE sql STABLE
-	SET search_path = pg_catalog, pg_temp
-	AS $$
-	WITH q AS (SELECT * FROM steward.query_metrics WHERE datname IS NOT NULL AND username IS NOT NULL),
-	lbl AS (SELECT q.*, format('datname="%s",username="%s",command="%s"',
-			steward.prometheus_label(datname), steward.prometheus_label(username), command) AS l FROM q),
-	h AS (SELECT datname, command, le_ms, count,
-				 sum(count) OVER (PARTITION BY datname, command ORDER BY le_ms) AS cum
-			FROM steward.latency_histogram WHERE datname IS NOT NULL),
-	lines AS (
-		SELECT 1 AS o, 0::float8 AS k, '# HELP steward_statements_total Statements executed.' AS line
-		UNION ALL SELECT 2, 0, '# TYPE steward_statements_total counter'
-		UNION ALL SELECT 3, 0, 'steward_statements_total{' || l || '} ' || calls FROM lbl
-		UNION ALL SELECT 4, 0, '# HELP steward_statement_errors_total Statements that failed.'
-		UNION ALL SELECT 5, 0, '# TYPE steward_statement_errors_total counter'
-		UNION ALL SELECT 6, 0, 'steward_statement_errors_total{' || l || '} ' || errors FROM lbl
-		UNION ALL SELECT 7, 0, '# HELP steward_statement_rows_total Rows processed by statements.'
-		UNION ALL SELECT 8, 0, '# TYPE steward_statement_rows_total counter'
-		UNION ALL SELECT 9, 0, 'steward_statement_rows_total{' || l || '} ' || rows FROM lbl
-		UNION ALL SELECT 10, 0, '# HELP steward_statement_seconds_total Time spent in statements.'
-		UNION ALL SELECT 11, 0, '# TYPE steward_statement_seconds_total counter'
-		UNION ALL SELECT 12, 0, 'steward_statement_seconds_total{' || l || '} ' || (total_ms / 1000)::text FROM lbl
-		UNION ALL SELECT 13, 0, '# HELP steward_statement_duration_seconds Statement latency.'
-		UNION ALL SELECT 14, 0, '# TYPE steward_statement_duration_seconds histogram'
-		UNION ALL
-		SELECT 15, 0, line FROM (
-			SELECT datname, command, string_agg(line, E'\n' ORDER BY seq, k) AS line FROM (
-				SELECT datname, command, 0 AS seq, le_ms AS k,
-					   format('steward_statement_duration_seconds_bucket{datname="%s",command="%s",le="%s"} %s',
-							  steward.prometheus_label(datname), command,
-							  CASE WHEN le_ms = 'Infinity' THEN '+Inf' ELSE (le_ms / 1000)::text END, cum) AS line
-				  FROM h
-				UNION ALL
-				SELECT datname, command, 1, 'Infinity'::float8,
-					   format('steward_statement_duration_seconds_bucket{datname="%s",command="%s",le="+Inf"} %s',
-							  steward.prometheus_label(datname), command, sum(count))
-				  FROM h GROUP BY datname, command HAVING max(le_ms) <> 'Infinity'
-				UNION ALL
-				SELECT datname, command, 2, 0,
-					   format('steward_statement_duration_seconds_sum{datname="%s",command="%s"} %s',
-							  steward.prometheus_label(datname), command, sum(total_ms) / 1000)
-				  FROM steward.query_metrics WHERE datname IS NOT NULL GROUP BY datname, command
-				UNION ALL
-				SELECT datname, command, 3, 0,
-					   format('steward_statement_duration_seconds_count{datname="%s",command="%s"} %s',
-							  steward.prometheus_label(datname), command, sum(count))
-				  FROM h GROUP BY datname, command) b
-			GROUP BY datname, command) g
-		UNION ALL SELECT 18, 0, '# HELP steward_table_statements_total Statements per table and command.'
-		UNION ALL SELECT 19, 0, '# TYPE steward_table_statements_total counter'
-		UNION ALL SELECT 20, 0, format('steward_table_statements_total{datname="%s",schema="%s",table="%s",command="%s"} %s',
-				steward.prometheus_label(datname), steward.prometheus_label(coalesce(schema_name, '')),
-				steward.prometheus_label(coalesce(table_name, relid::text)), command, calls)
-			FROM steward.table_metrics WHERE datname IS NOT NULL
-		UNION ALL SELECT 21, 0, '# HELP steward_errors_total Failed statements per SQLSTATE.'
-		UNION ALL SELECT 22, 0, '# TYPE steward_errors_total counter'
-		UNION ALL SELECT 23, 0, format('steward_errors_total{datname="%s",sqlstate="%s"} %s',
-				steward.prometheus_label(datname), sqlstate, count)
-			FROM steward.error_metrics WHERE datname IS NOT NULL)
-	SELECT string_agg(line, E'\n' ORDER BY o, k, line) || E'\n' FROM lines
-	$$;
+	AS 'MODULE_PATHNAME', 'steward_prometheus' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION steward.prometheus() IS 'The metrics in Prometheus text exposition format';
 
 -- Event triggers: one C dispatcher per event, shared by DDL capture and the

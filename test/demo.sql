@@ -157,10 +157,10 @@ SELECT le_ms, count FROM steward.latency_histogram WHERE datname = current_datab
 SELECT sqlstate, count, last_message FROM steward.error_metrics WHERE datname = current_database();
 \echo '-- slow statements (above steward.slow_query_ms = 100ms)'
 SELECT command, round(duration_ms::numeric, 1) AS ms, query FROM steward.slow_queries;
-\echo '-- the ring of recent statements (sqlstate set for the failure)'
-SELECT command, rows, sqlstate, left(query, 60) AS query FROM steward.recent_queries
+\echo '-- the ring of recent statements (constants as $n; sqlstate and message set for the failure)'
+SELECT command, rows, sqlstate, left(query, 60) AS query, message FROM steward.recent_queries
  WHERE datname = current_database() ORDER BY at DESC LIMIT 8;
-SELECT * FROM steward.metrics_info();
+SELECT * FROM steward.metrics_info;
 \echo '-- Prometheus text exposition (first lines)'
 SELECT line FROM regexp_split_to_table(steward.prometheus(), E'\n') WITH ORDINALITY AS l(line, n) WHERE n <= 8 ORDER BY n;
 

@@ -353,8 +353,8 @@ log_updates(AuditWriter *w, AuditTarget *t, TupleDesc desc, Tuplestorestate *old
 /*
  * steward_audit_trigger's first step: refuse to run unless fired the way
  * steward.enable_audit attaches it (a statement-level AFTER trigger, with
- * the transition tables its event needs), since the rows come from those
- * tables only.  Returns the operation to log.
+ * the transition tables its event needs, or BEFORE TRUNCATE), since the
+ * rows come from those tables only.  Returns the operation to log.
  */
 static const char *
 trigger_operation(FunctionCallInfo fcinfo)
@@ -368,7 +368,8 @@ trigger_operation(FunctionCallInfo fcinfo)
 				 errmsg("steward.audit_trigger() must be called as a trigger"),
 				 errhint("Use steward.enable_audit(table) to attach it.")));
 	ev = td->tg_event;
-	if (!TRIGGER_FIRED_AFTER(ev) || !TRIGGER_FIRED_FOR_STATEMENT(ev))
+	if (!TRIGGER_FIRED_FOR_STATEMENT(ev) ||
+		!(TRIGGER_FIRED_AFTER(ev) || (TRIGGER_FIRED_BEFORE(ev) && TRIGGER_FIRED_BY_TRUNCATE(ev))))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("steward.audit_trigger() must be fired AFTER ... FOR EACH STATEMENT"),
@@ -391,8 +392,23 @@ trigger_operation(FunctionCallInfo fcinfo)
 }
 
 /*
+ * Log a TRUNCATE: of the audited table itself, or of one of its partitions
+ * (whose rows are logged under the table), then named in old_row.
+ */
+static void
+log_truncate(AuditWriter *w, AuditTarget *t, Relation rel)
+{
+	if (t->logas == t->relid)
+		audit_writer_put(w, 0, true, 0, true, 0, true, 0, true);
+	else
+		audit_writer_put(w, 0, true, audit_partition_note(rel), false, 0, true, 0, true);
+}
+
+/*
  * steward.audit_trigger(): AFTER INSERT/UPDATE/DELETE/TRUNCATE FOR EACH
- * STATEMENT, with transition tables for the first three.
+ * STATEMENT, with transition tables for the first three, and BEFORE
+ * TRUNCATE, which only notes that a TRUNCATE began (partition.c: a table's
+ * TRUNCATE covers its partitions').
  */
 Datum
 steward_audit_trigger(PG_FUNCTION_ARGS)
@@ -404,6 +420,13 @@ steward_audit_trigger(PG_FUNCTION_ARGS)
 	const char *op = trigger_operation(fcinfo);
 	TriggerEvent ev = td->tg_event;
 
+	if (TRIGGER_FIRED_BY_TRUNCATE(ev) && TRIGGER_FIRED_BEFORE(ev))
+	{
+		audit_truncate_begin(td->tg_relation);
+		return PointerGetDatum(NULL);
+	}
+	if (TRIGGER_FIRED_BY_TRUNCATE(ev) && audit_truncate_covered(td->tg_relation))
+		return PointerGetDatum(NULL);
 	t = audit_target_acquire(td);
 	PG_TRY();
 	{
@@ -419,7 +442,7 @@ steward_audit_trigger(PG_FUNCTION_ARGS)
 		else if (TRIGGER_FIRED_BY_UPDATE(ev))
 			log_updates(&w, t, RelationGetDescr(td->tg_relation), td->tg_oldtable, td->tg_newtable, rowcxt);
 		else
-			audit_writer_put(&w, 0, true, 0, true, 0, true, 0, true);
+			log_truncate(&w, t, td->tg_relation);
 		MemoryContextDelete(rowcxt);
 		audit_writer_close(&w);
 	}
@@ -439,4 +462,5 @@ steward_audit_init(void)
 {
 	audit_target_init();
 	audit_writer_init();
+	audit_partition_init();
 }

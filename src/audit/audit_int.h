@@ -26,7 +26,11 @@
 typedef struct AuditTarget
 {
 	Oid			tgoid;			/* the trigger */
-	Oid			relid;			/* the audited table */
+	Oid			relid;			/* the table it fires on */
+	Oid			logas;			/* the table its rows are logged under: relid,
+								 * or an audited ancestor of it */
+	int			nancestors;		/* relid's partition ancestors, whose */
+	Oid		   *ancestors;		/* changes may change logas */
 	MemoryContext cxt;
 	bool		valid;			/* false once invalidated */
 	int			refcount;		/* statements using it right now */
@@ -38,7 +42,7 @@ typedef struct AuditTarget
 	int			npk;			/* primary key columns, for row_id */
 	AttrNumber *pk;
 	FmgrInfo   *pk_out;
-	Datum		schema_name;	/* name datums of the table */
+	Datum		schema_name;	/* name datums of logas */
 	Datum		table_name;
 } AuditTarget;
 
@@ -46,6 +50,14 @@ extern AuditTarget *audit_target_acquire(TriggerData *td);
 extern void audit_target_release(AuditTarget *target);
 extern void audit_target_init(void);
 extern void audit_writer_init(void);
+
+/* partition.c: partitions, and TRUNCATE of a partition tree */
+extern bool audit_trigger_args(Oid relid, List **args);
+extern Oid	audit_log_relation(Relation rel, List **ancestors);
+extern Datum audit_partition_note(Relation rel);
+extern void audit_truncate_begin(Relation rel);
+extern bool audit_truncate_covered(Relation rel);
+extern void audit_partition_init(void);
 
 /* Columns of steward.audit_log, in table order. */
 enum

@@ -7,11 +7,13 @@
  * A single-row INSERT pays the audit trigger's per-statement work once per
  * row, so that work is done once per trigger and cached: the JSON plan of
  * the row type (audit_json.c), the excluded columns, the column names for
- * "changed", the primary key and its output functions, the table's schema
- * and name.  An entry is dropped when anything it was built from may have
- * changed: the table's relcache entry (ALTER TABLE, a new or dropped
- * trigger -- enable_audit recreates them -- or a rename), any type (domains),
- * any cast (a cast to json changes how a type is rendered), any schema.
+ * "changed", the primary key and its output functions, the table the rows
+ * are logged under (for a partition, its audited ancestor) and that
+ * table's schema and name.  An entry is dropped when anything it was built
+ * from may have changed: the relcache entry of the table or of one of its
+ * partition ancestors (ALTER TABLE, a new or dropped trigger -- enable_audit
+ * recreates them --, a rename, ATTACH or DETACH), any type (domains), any
+ * cast (a cast to json changes how a type is rendered), any schema.
  *
  * Invalidations can arrive while a statement uses an entry (any lock taken
  * processes them, and rendering may run a cast function), so entries are
@@ -48,18 +50,38 @@ static uint64 targets_invalidations = 0;
 
 /*
  * Unlink an entry's target from the hash; free it unless a statement is
- * using it (then the last audit_target_release frees it).
+ * using it (then the last audit_target_release frees it).  Called from
+ * invalidation callbacks, so it must not fail: removing an entry the hash
+ * holds cannot.
  */
 static void
 target_drop(AuditTargetSlot *entry)
 {
 	AuditTarget *target = entry->target;
+	Oid			tgoid = entry->tgoid;
 
 	target->valid = false;
-	if (hash_search(targets, &entry->tgoid, HASH_REMOVE, NULL) == NULL)
-		elog(ERROR, "steward audit target cache corrupted");
+	(void) hash_search(targets, &tgoid, HASH_REMOVE, NULL);
 	if (target->refcount == 0)
 		MemoryContextDelete(target->cxt);
+}
+
+/*
+ * Was target built from what a change of relid may have changed: its own
+ * table, or an ancestor of a partition (enable_audit, disable_audit, a
+ * rename, ATTACH or DETACH there changes where its rows are logged)?
+ */
+static bool
+target_depends_on(AuditTarget *target, Oid relid)
+{
+	int			i;
+
+	if (target->relid == relid)
+		return true;
+	for (i = 0; i < target->nancestors; i++)
+		if (target->ancestors[i] == relid)
+			return true;
+	return false;
 }
 
 /*
@@ -77,7 +99,7 @@ targets_relcache_callback(Datum arg, Oid relid)
 		return;
 	hash_seq_init(&status, targets);
 	while ((entry = hash_seq_search(&status)) != NULL)
-		if (relid == InvalidOid || entry->target->relid == relid)
+		if (relid == InvalidOid || target_depends_on(entry->target, relid))
 			target_drop(entry);
 }
 
@@ -152,6 +174,40 @@ target_primary_key(AuditTarget *t, Relation rel, TupleDesc desc)
 }
 
 /*
+ * target_build's step for where the rows go: the table itself, or for a
+ * partition its audited ancestor (partition.c), and that table's names,
+ * looked up once here.  The ancestors are kept for invalidation.
+ */
+static void
+target_log_relation(AuditTarget *t, Relation rel)
+{
+	List	   *ancestors;
+	ListCell   *lc;
+	char	   *schema = NULL;
+	char	   *name = NULL;
+
+	t->logas = audit_log_relation(rel, &ancestors);
+	t->nancestors = 0;
+	t->ancestors = palloc(sizeof(Oid) * Max(list_length(ancestors), 1));
+	foreach(lc, ancestors)
+		t->ancestors[t->nancestors++] = lfirst_oid(lc);
+	if (t->logas != t->relid)
+	{
+		name = get_rel_name(t->logas);
+		schema = get_namespace_name(get_rel_namespace(t->logas));
+	}
+	if (name == NULL || schema == NULL)
+	{
+		/* no ancestor (or it vanished meanwhile): the table itself */
+		t->logas = t->relid;
+		name = RelationGetRelationName(rel);
+		schema = get_namespace_name(RelationGetNamespace(rel));
+	}
+	t->schema_name = DirectFunctionCall1(namein, CStringGetDatum(schema));
+	t->table_name = DirectFunctionCall1(namein, CStringGetDatum(name));
+}
+
+/*
  * Build the target of the firing trigger in a new memory context.  The
  * steps run in that context and inside one PG_TRY, so that a failure in
  * any of them deletes the half-built target with its context.
@@ -187,9 +243,7 @@ target_build(TriggerData *td)
 		target_columns(t, trig, desc);
 		t->json = row_json_plan(desc, t->excluded);
 		target_primary_key(t, rel, desc);
-		t->schema_name = DirectFunctionCall1(namein,
-											 CStringGetDatum(get_namespace_name(RelationGetNamespace(rel))));
-		t->table_name = DirectFunctionCall1(namein, CStringGetDatum(RelationGetRelationName(rel)));
+		target_log_relation(t, rel);
 	}
 	PG_CATCH();
 	{

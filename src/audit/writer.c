@@ -28,6 +28,8 @@
 #include "access/xact.h"
 #include "catalog/index.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "commands/sequence.h"
 #include "executor/executor.h"
@@ -124,8 +126,9 @@ log_lookup(void)
 
 /*
  * The log must have the columns the writer fills, of the types it fills
- * them with (heap_form_tuple trusts the datums): a changed log is an
- * error, not corrupt rows.
+ * them with (heap_form_tuple trusts the datums), and may not forbid NULL
+ * where the writer leaves one: a changed log is an error, not corrupt
+ * rows.
  */
 static void
 log_check_columns(Relation log)
@@ -134,11 +137,16 @@ log_check_columns(Relation log)
 		INT8OID, TIMESTAMPTZOID, XID8OID, OIDOID, NAMEOID, NAMEOID, TEXTOID, TEXTOID, JSONBOID,
 		JSONBOID, TEXTARRAYOID, NAMEOID, NAMEOID, TEXTOID, INETOID, TEXTOID, TEXTOID
 	};
+	static const bool nullable[AL_NATTS] = {
+		false, false, false, false, false, false, false, true, true,
+		true, true, false, false, true, true, true, true
+	};
 	TupleDesc	desc = RelationGetDescr(log);
 	int			i;
 
 	for (i = 0; i < AL_NATTS && i < desc->natts; i++)
-		if (TupleDescAttr(desc, i)->attisdropped || TupleDescAttr(desc, i)->atttypid != types[i])
+		if (TupleDescAttr(desc, i)->attisdropped || TupleDescAttr(desc, i)->atttypid != types[i] ||
+			(nullable[i] && TupleDescAttr(desc, i)->attnotnull))
 			break;
 	if (desc->natts != AL_NATTS || i < AL_NATTS)
 		ereport(ERROR,
@@ -146,6 +154,60 @@ log_check_columns(Relation log)
 				 errmsg("steward.audit_log does not have the columns pg_steward writes"),
 				 errdetail("Column %d differs from the table the extension created.", i + 1),
 				 errhint("Restore the table's definition (see the extension script), or disable auditing with steward.disable_audit().")));
+}
+
+/*
+ * Refuse a log the writer cannot write or would write behind its owner's
+ * back.  problem says what is wrong.
+ */
+static void
+log_unsupported(const char *problem)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("steward.audit_log is not a table the audit trigger can write"),
+			 errdetail("%s", problem),
+			 errhint("Restore the table as the extension script defines it: the audit trigger writes heap tuples into it directly. Archive old rows into a table of your own (partitioned if you like) instead.")));
+}
+
+/*
+ * The writer puts heap tuples straight into the log's one heap, so the
+ * log must be a plain heap table: a partitioned one has no storage to
+ * write to.
+ */
+static void
+log_check_kind(Relation log)
+{
+	if (log->rd_rel->relkind == RELKIND_PARTITIONED_TABLE)
+		log_unsupported("It is a partitioned table.");
+	if (log->rd_rel->relkind != RELKIND_RELATION)
+		log_unsupported("It is not a table.");
+	if (log->rd_rel->relam != HEAP_TABLE_AM_OID)
+		log_unsupported("It uses a table access method other than heap.");
+}
+
+/*
+ * Nothing an INSERT statement would run may be on the log, since the
+ * writer skips it all: INSERT triggers (foreign keys from the log among
+ * them), rules, CHECK constraints other than the extension's own on op
+ * (which the writer keeps by construction).
+ */
+static void
+log_check_bypassed(Relation log)
+{
+	TriggerDesc *trig = log->trigdesc;
+	TupleConstr *constr = RelationGetDescr(log)->constr;
+	int			i;
+
+	if (trig != NULL &&
+		(trig->trig_insert_before_row || trig->trig_insert_after_row ||
+		 trig->trig_insert_before_statement || trig->trig_insert_after_statement))
+		log_unsupported("It has INSERT triggers (or foreign keys), which the audit trigger's direct writes would bypass.");
+	if (log->rd_rules != NULL)
+		log_unsupported("It has rules, which the audit trigger's direct writes would bypass.");
+	for (i = 0; constr != NULL && i < constr->num_check; i++)
+		if (strcmp(constr->check[i].ccname, "audit_log_op_check") != 0)
+			log_unsupported("It has a CHECK constraint the audit trigger's direct writes would bypass.");
 }
 
 /*
@@ -193,7 +255,7 @@ statement_columns(AuditWriter *w, AuditTarget *target, const char *op)
 	memset(w->nulls, true, sizeof(w->nulls));
 	w->values[AL_AT] = TimestampTzGetDatum(GetCurrentStatementStartTimestamp());
 	w->values[AL_TXID] = FullTransactionIdGetDatum(GetTopFullTransactionId());
-	w->values[AL_RELID] = ObjectIdGetDatum(target->relid);
+	w->values[AL_RELID] = ObjectIdGetDatum(target->logas);
 	w->values[AL_SCHEMA] = target->schema_name;
 	w->values[AL_TABLE] = target->table_name;
 	w->values[AL_OP] = CStringGetTextDatum(op);
@@ -243,10 +305,12 @@ audit_writer_open(AuditWriter *w, AuditTarget *target, const char *op, int64 row
 	w->seqid = log_seqid;
 	w->log = table_open(log_relid, RowExclusiveLock);
 	/* taking the lock may have processed invalidations; the OIDs held */
+	log_check_kind(w->log);
 	log_check_columns(w->log);
 	InitResultRelInfo(&w->rri, w->log, 1, NULL, 0);
 	ExecOpenIndices(&w->rri, false);
 	w->direct = indexes_direct(&w->rri);
+	log_check_bypassed(w->log);
 	w->estate = NULL;
 	w->slot = NULL;
 	if (!w->direct)

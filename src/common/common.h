@@ -103,11 +103,14 @@ typedef bool (*StewardDdlListener) (EventTriggerData *trig, List *objs);
  * Listener order within one event (lower runs first); documented in
  * ARCHITECTURE.md.  The guard refuses before anything else runs,
  * conventions rename before anything records a name,
- * injection adds columns before capture and fingerprints read the table.
+ * injection adds columns before capture and fingerprints read the table,
+ * audit gives new partitions their parent's triggers before fingerprints
+ * read them.
  */
 #define STEWARD_DDL_ORDER_GUARD			5
 #define STEWARD_DDL_ORDER_CONVENTIONS	10
 #define STEWARD_DDL_ORDER_INJECTION		20
+#define STEWARD_DDL_ORDER_AUDIT			25
 #define STEWARD_DDL_ORDER_CAPTURE		30
 #define STEWARD_DDL_ORDER_FINGERPRINTS	40
 

@@ -126,4 +126,31 @@ steward_my_backend_index(void)
 #define steward_generated_is_stored(con)	true
 #endif
 
+/*
+ * A query id (Query.queryId, PlannedStmt.queryId) as pg_steward keeps it:
+ * uint64, 0 when none.  18 made the field int64; the bits are the same.
+ */
+#define steward_query_id(id)	((uint64) (id))
+
+/*
+ * The query jumble: where its header lives (16 moved it from utils/ to
+ * nodes/), and the two kinds of location 18 added to a JumbleState's
+ * constant locations: PARAM_EXTERN parameters, which pg_stat_statements
+ * replaces only when the query also has a squashed list, and squashed
+ * lists of constants, whose length the jumble already knows.
+ */
+#if PG_VERSION_NUM >= 160000
+#include "nodes/queryjumble.h"
+#else
+#include "utils/queryjumble.h"
+#endif
+#if PG_VERSION_NUM >= 180000
+#define steward_jumble_loc_skipped(js, i) \
+	((js)->clocations[i].extern_param && !(js)->has_squashed_lists)
+#define steward_jumble_loc_squashed(js, i)	((js)->clocations[i].squashed)
+#else
+#define steward_jumble_loc_skipped(js, i)	((void) (js), (void) (i), false)
+#define steward_jumble_loc_squashed(js, i)	((void) (js), (void) (i), false)
+#endif
+
 #endif							/* STEWARD_COMPAT_H */

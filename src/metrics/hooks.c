@@ -1,38 +1,45 @@
 /*-------------------------------------------------------------------------
  *
  * hooks.c
- *		Record every statement's metrics: executor and utility hooks for
- *		successes, emit_log_hook for failures (including statements that
- *		fail in parse or plan).
+ *		Follow every statement from its start to its end: executor and
+ *		utility hooks, emit_log_hook for what fails outside them, and the
+ *		post_parse_analyze hook for the query jumble's constants.
  *
- * The hot path writes only this backend's slot (metrics.h): find the
- * (database, user, command) entry (cached per command), add the counters
- * and the latency bucket, add each table the statement touched (found
- * through a backend-local hash), and put the statement in the shared ring
- * of recent statements (one atomic add to claim a position).  Nested
- * statements count only with steward.track_nested, utility statements
- * only with steward.track_utility, parallel workers never.
+ * Each statement this backend runs (at top level, or nested with
+ * steward.track_nested) gets a StewardRunning at its start, in a list of
+ * running statements.  An executor statement's lives in its query's
+ * memory context and is found again by its QueryDesc: any number may be
+ * open at once (cursors fetched between other statements, portals of the
+ * extended protocol) and each is recorded at its own ExecutorEnd.  When an
+ * error passes one of our hooks, the statement it ends is recorded there,
+ * with its real duration and the SQLSTATE; emit_log_hook adds the message
+ * and counts the error.  A query that ends without ExecutorEnd (a cursor
+ * still open at ROLLBACK, an abort) is recorded when its memory context
+ * goes, by a reset callback; whatever is still open when the backend
+ * exits is recorded before its slot is retired.  Nothing is dropped.
+ *
+ * Time is execution time: the stretches in which the statement's
+ * executor runs, so that a cursor's time between FETCHes is not counted.
+ * A stretch opens at ExecutorStart or when a fetch starts and closes when
+ * a fetch of a limited number of rows returns or at the end; an ordinary
+ * statement reads the clock twice.
  *
  *-------------------------------------------------------------------------
  */
 #include "metrics_int.h"
 
 #include "access/parallel.h"
-#include <sys/socket.h>
-#include <netinet/in.h>
-
-#include "catalog/pg_class.h"
+#include "access/xact.h"
 #include "executor/executor.h"
-#include "libpq/libpq-be.h"
-#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
-#include "portability/instr_time.h"
+#include "parser/analyze.h"
+#include "storage/proc.h"
+#include "tcop/pquery.h"
 #include "tcop/utility.h"
 #include "utils/elog.h"
-#include "utils/guc.h"
-#include "utils/hsearch.h"
 #include "utils/memutils.h"
+#include "utils/portal.h"
 #include "utils/timestamp.h"
 
 static ExecutorStart_hook_type prev_ExecutorStart = NULL;
@@ -41,48 +48,43 @@ static ExecutorFinish_hook_type prev_ExecutorFinish = NULL;
 static ExecutorEnd_hook_type prev_ExecutorEnd = NULL;
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 static emit_log_hook_type prev_emit_log = NULL;
+static post_parse_analyze_hook_type prev_post_parse_analyze = NULL;
 
 static int	nesting_level = 0;
 static bool in_emit_log = false;
+static bool ready = false;		/* this backend has a slot and a text buffer */
 
-/* Statements started and not yet ended, to time them. */
-#define MAX_RUNNING 32
-typedef struct Running
-{
-	QueryDesc  *qd;
-	instr_time	start;
-	int			cmd;
-	uint64		rows;			/* summed over ExecutorRun calls (fetches) */
-} Running;
-static Running running[MAX_RUNNING];
-static int	nrunning = 0;
+/* The statements this backend has started and not yet recorded. */
+static dlist_head running = DLIST_STATIC_INIT(running);
+static dlist_head free_running = DLIST_STATIC_INIT(free_running);
 
-/* Command of the top-level statement running now, for errors (-1: none). */
-static int	current_cmd = -1;
+/* A top-level DECLARE CURSOR running now: its query is a top-level one. */
+static PlannedStmt *declaring = NULL;
 
-/* Backend-local caches into this backend's slot. */
-static uint32 cache_generation = 0;
-static int	key_cache[STEWARD_NCMDS];
-static HTAB *table_index = NULL;
+/*
+ * The top-level statement whose ExecutorStart runs now, since when, and in
+ * which (sub)transaction: it is valid only there, as the abort that follows
+ * a failed start frees it (emit_log_hook comes before that abort).
+ */
+static QueryDesc *starting = NULL;
+static instr_time starting_at;
+static LocalTransactionId starting_lxid;
+static SubTransactionId starting_subxid;
 
-typedef struct TableKey
-{
-	Oid			dbid;
-	Oid			relid;
-	int			cmd;
-} TableKey;
-
-typedef struct TableIndexEntry
-{
-	TableKey	key;
-	int			pos;
-} TableIndexEntry;
-
+/*
+ * Whether a statement starting now at this nesting level is counted: the
+ * metrics are on, this is not a parallel worker (its leader counts), and
+ * there is somewhere to record it.
+ */
 static bool
-tracking(void)
+tracking(bool toplevel)
 {
-	return steward_metrics != NULL && steward_metrics_enabled && !IsParallelWorker() &&
-		(nesting_level == 0 || steward_track_nested);
+	if (!steward_metrics_enabled || !(toplevel || steward_track_nested) ||
+		steward_metrics == NULL || IsParallelWorker())
+		return false;
+	if (!ready)
+		ready = steward_my_slot() != NULL && steward_prepare_recording();
+	return ready;
 }
 
 static int
@@ -105,280 +107,241 @@ command_of(CmdType op)
 	}
 }
 
-/*
- * Begin writing this backend's slot; after a reset by someone else, empty
- * it first (only the owner writes a slot).
- */
-static StewardSlot *
-begin_write(void)
+static void
+open_stretch(StewardRunning *r)
 {
-	StewardSlot *slot = steward_my_slot();
-	uint32		gen;
-
-	if (slot == NULL)
-		return NULL;
-	pg_atomic_write_u32(&slot->changecount, pg_atomic_read_u32(&slot->changecount) + 1);
-	pg_write_barrier();
-	gen = pg_atomic_read_u32(&steward_metrics->generation);
-	if (slot->generation != gen || cache_generation != gen)
+	if (!r->open)
 	{
-		int			i;
-
-		slot->nkeys = slot->nerrors = slot->ntables = 0;
-		slot->tables_dropped = slot->keys_dropped = 0;
-		slot->generation = gen;
-		cache_generation = gen;
-		for (i = 0; i < STEWARD_NCMDS; i++)
-			key_cache[i] = -1;
-		if (table_index)
-		{
-			hash_destroy(table_index);
-			table_index = NULL;
-		}
+		INSTR_TIME_SET_CURRENT(r->since);
+		r->open = true;
 	}
-	return slot;
 }
 
 static void
-end_write(StewardSlot *slot)
+close_stretch(StewardRunning *r)
 {
-	pg_write_barrier();
-	pg_atomic_write_u32(&slot->changecount, pg_atomic_read_u32(&slot->changecount) + 1);
+	if (r->open)
+	{
+		instr_time	now;
+
+		INSTR_TIME_SET_CURRENT(now);
+		INSTR_TIME_SUBTRACT(now, r->since);
+		r->elapsed_ms += INSTR_TIME_GET_MILLISEC(now);
+		r->open = false;
+	}
+}
+
+/* The running statement of a QueryDesc, NULL when it is not followed. */
+static StewardRunning *
+find_running(QueryDesc *qd)
+{
+	dlist_iter	iter;
+
+	dlist_foreach(iter, &running)
+	{
+		StewardRunning *r = dlist_container(StewardRunning, node, iter.cur);
+
+		if (r->qd == qd)
+			return r;
+	}
+	return NULL;
 }
 
 /*
- * The slot's entry for (this database, current user, cmd), or NULL when
- * the slot's entries are used up.
- */
-static StewardQueryCounters *
-key_for(StewardSlot *slot, int cmd)
-{
-	Oid			userid = GetUserId();
-	int			i = key_cache[cmd];
-	StewardQueryCounters *k;
-
-	if (i >= 0 && i < slot->nkeys && slot->keys[i].userid == userid &&
-		slot->keys[i].dbid == MyDatabaseId && slot->keys[i].cmd == cmd)
-		return &slot->keys[i];
-	k = steward_query_entry(slot->keys, &slot->nkeys, STEWARD_SLOT_KEYS,
-							MyDatabaseId, userid, cmd);
-	if (k == NULL)
-	{
-		slot->keys_dropped++;
-		return NULL;
-	}
-	key_cache[cmd] = k - slot->keys;
-	return k;
-}
-
-/*
- * Add one table of a statement to the slot.
- */
-static void
-add_table(StewardSlot *slot, Oid relid, int cmd, int64 rows, double ms)
-{
-	TableKey	key;
-	TableIndexEntry *e;
-	bool		found;
-	StewardTableCounters *t;
-
-	if (table_index == NULL)
-	{
-		HASHCTL		ctl;
-
-		ctl.keysize = sizeof(TableKey);
-		ctl.entrysize = sizeof(TableIndexEntry);
-		ctl.hcxt = TopMemoryContext;
-		table_index = hash_create("pg_steward table index", 64, &ctl,
-								  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	}
-	memset(&key, 0, sizeof(key));
-	key.dbid = MyDatabaseId;
-	key.relid = relid;
-	key.cmd = cmd;
-	e = hash_search(table_index, &key, HASH_ENTER, &found);
-	if (!found)
-	{
-		if (slot->ntables >= steward_metrics->max_tables)
-		{
-			hash_search(table_index, &key, HASH_REMOVE, NULL);
-			slot->tables_dropped++;
-			return;
-		}
-		e->pos = slot->ntables++;
-		t = &slot->tables[e->pos];
-		t->dbid = MyDatabaseId;
-		t->relid = relid;
-		t->cmd = cmd;
-		t->calls = t->rows = 0;
-		t->total_ms = 0;
-	}
-	t = &slot->tables[e->pos];
-	t->calls++;
-	t->rows += rows;
-	t->total_ms += ms;
-}
-
-/*
- * Fill a ring entry (recent or slow statement).
+ * Record a statement an error is ending, as the error passes one of our
+ * hooks: its time up to now and the error's SQLSTATE (the message follows
+ * in emit_log_hook).  Runs in PG_CATCH: allocates nothing, raises nothing.
  */
 static void
-fill_trace(StewardTraceEntry *e, int cmd, double ms, int64 rows, int sqlstate,
-		   const char *query, int location, int len)
+running_failed(StewardRunning *r)
 {
-	int			qlen;
-
-	pg_atomic_fetch_add_u32(&e->changecount, 1);
-	pg_write_barrier();
-	e->at = GetCurrentTimestamp();
-	e->pid = MyProcPid;
-	e->dbid = MyDatabaseId;
-	e->userid = GetUserId();
-	e->cmd = cmd;
-	e->duration_ms = ms;
-	e->rows = rows;
-	e->sqlstate = sqlstate;
-	e->has_addr = false;
-	if (MyProcPort && (MyProcPort->raddr.addr.ss_family == AF_INET ||
-					   MyProcPort->raddr.addr.ss_family == AF_INET6))
-	{
-		struct sockaddr_storage *sa = &MyProcPort->raddr.addr;
-
-		memset(&e->client_addr, 0, sizeof(e->client_addr));
-		if (sa->ss_family == AF_INET)
-		{
-			e->client_addr.family = PGSQL_AF_INET;
-			e->client_addr.bits = 32;
-			memcpy(e->client_addr.ipaddr, &((struct sockaddr_in *) sa)->sin_addr, 4);
-		}
-		else
-		{
-			e->client_addr.family = PGSQL_AF_INET6;
-			e->client_addr.bits = 128;
-			memcpy(e->client_addr.ipaddr, &((struct sockaddr_in6 *) sa)->sin6_addr, 16);
-		}
-		e->has_addr = true;
-	}
-	strlcpy(e->application_name, application_name ? application_name : "", NAMEDATALEN);
-	if (query == NULL)
-		query = "";
-	if (location > 0 && location <= (int) strlen(query))
-		query += location;
-	qlen = len > 0 ? len : (int) strlen(query);
-	while (qlen > 0 && (*query == ' ' || *query == '\n' || *query == '\t'))
-	{
-		query++;
-		qlen--;
-	}
-	if (qlen > steward_metrics->query_len)
-		qlen = pg_mbcliplen(query, qlen, steward_metrics->query_len);
-	memcpy(e->query, query, qlen);
-	e->query[qlen] = '\0';
-	pg_write_barrier();
-	pg_atomic_fetch_add_u32(&e->changecount, 1);
-}
-
-/*
- * Put a statement into the ring of recent statements and, when slow
- * enough, into the ring of slow ones.
- */
-static void
-trace(int cmd, double ms, int64 rows, int sqlstate, const char *query, int location, int len)
-{
-	StewardMetricsShared *m = steward_metrics;
-
-	if (m->trace_size > 0)
-	{
-		uint64		pos = pg_atomic_fetch_add_u64(&m->trace_next, 1);
-
-		fill_trace(steward_trace_entry((int) (pos % m->trace_size)), cmd, ms, rows, sqlstate,
-				   query, location, len);
-	}
-	if (steward_slow_query_ms >= 0 && ms >= steward_slow_query_ms && sqlstate == 0)
-	{
-		LWLockAcquire(m->lock, LW_EXCLUSIVE);
-		fill_trace(steward_slow_entry(m->slow_next), cmd, ms, rows, sqlstate, query, location, len);
-		m->slow_next = (m->slow_next + 1) % STEWARD_SLOW_ENTRIES;
-		LWLockRelease(m->lock);
-	}
-}
-
-/*
- * Record a finished statement.
- */
-static void
-record(int cmd, double ms, int64 rows, List *rtable, const char *query, int location, int len)
-{
-	StewardSlot *slot = begin_write();
-	StewardQueryCounters *k;
-	ListCell   *lc;
-
-	if (slot == NULL)
+	if (r->recorded)
 		return;
-	k = key_for(slot, cmd);
-	if (k)
-	{
-		if (k->calls == 0 || ms < k->min_ms)
-			k->min_ms = ms;
-		if (ms > k->max_ms)
-			k->max_ms = ms;
-		k->calls++;
-		k->rows += rows;
-		k->total_ms += ms;
-		k->sumsq_ms += ms * ms;
-		k->hist[steward_hist_bucket(ms)]++;
-	}
-	foreach(lc, rtable)
-	{
-		RangeTblEntry *rte = lfirst(lc);
-		ListCell   *prev;
-		bool		seen = false;
-
-		if (rte->rtekind != RTE_RELATION || rte->relkind == RELKIND_VIEW)
-			continue;
-		foreach(prev, rtable)
-		{
-			RangeTblEntry *p = lfirst(prev);
-
-			if (p == rte)
-				break;
-			if (p->rtekind == RTE_RELATION && p->relid == rte->relid)
-			{
-				seen = true;
-				break;
-			}
-		}
-		if (!seen)
-			add_table(slot, rte->relid, cmd, rows, ms);
-	}
-	end_write(slot);
-	trace(cmd, ms, rows, 0, query, location, len);
+	close_stretch(r);
+	r->depth = 0;
+	if (steward_metrics_enabled)
+		steward_record(r, geterrcode(), NULL);
+	r->recorded = true;
 }
 
+/*
+ * A StewardRunning for a statement starting: from the free list, or new
+ * (in TopMemoryContext; the list keeps as many as were ever open at once).
+ */
+static StewardRunning *
+running_alloc(void)
+{
+	if (!dlist_is_empty(&free_running))
+		return dlist_container(StewardRunning, node, dlist_pop_head_node(&free_running));
+	return MemoryContextAlloc(TopMemoryContext, sizeof(StewardRunning));
+}
+
+/*
+ * Memory context reset callback of an executor statement's query context:
+ * the query is gone.  One that ExecutorEnd did not record (an open cursor
+ * at ROLLBACK, a portal an abort dropped) is recorded now with the rows it
+ * produced, as a statement that ended; then it leaves the list for the
+ * free list (the callback is done with it once it returns).
+ */
+static void
+running_gone(void *arg)
+{
+	StewardRunning *r = (StewardRunning *) arg;
+
+	if (!r->recorded && steward_metrics_enabled)
+	{
+		close_stretch(r);
+		steward_record(r, 0, NULL);
+	}
+	dlist_delete(&r->node);
+	dlist_push_head(&free_running, &r->node);
+}
+
+/*
+ * Whether the query starting is the query of a top-level DECLARE CURSOR:
+ * the one the cursor's portal starts (nested statements its planning or
+ * start runs are not).
+ */
+static bool
+is_declared_query(QueryDesc *qd)
+{
+	return declaring != NULL && nesting_level == 1 && ActivePortal != NULL &&
+		ActivePortal->stmts != NIL && linitial(ActivePortal->stmts) == qd->plannedstmt;
+}
+
+/*
+ * Fill what a statement's record needs from its start: command, text, query
+ * id.  A cursor's query is shown as its DECLARE statement, whose text the
+ * cursor's portal keeps (a copy of the query string; the bounds are the
+ * DECLARE's).
+ */
+static void
+running_init(StewardRunning *r, QueryDesc *qd, instr_time start, bool toplevel)
+{
+	PlannedStmt *p = qd->plannedstmt;
+
+	r->qd = qd;
+	r->cmd = command_of(qd->operation);
+	r->toplevel = toplevel;
+	r->recorded = false;
+	r->depth = 0;
+	r->open = true;
+	r->since = start;
+	r->elapsed_ms = 0;
+	r->rows = 0;
+	r->ntables = r->tdropped = 0;
+	r->tables = r->inline_tables;
+	r->text = qd->sourceText;
+	if (is_declared_query(qd))
+	{
+		r->location = declaring->stmt_location;
+		r->len = declaring->stmt_len;
+		r->queryid = declaring->queryId ? steward_query_id(declaring->queryId) :
+			steward_utility_id(r->text, r->location, r->len);
+	}
+	else
+	{
+		r->location = p->stmt_location;
+		r->len = p->stmt_len;
+		r->queryid = steward_query_id(p->queryId);
+	}
+}
+
+/*
+ * Run the executor's start for a followed statement.  A start that fails
+ * is recorded as a failed statement of its command: a nested one here (a
+ * function may catch the error), a top-level one by emit_log_hook, which
+ * always sees its error (so the common case sets no exception handler).
+ */
+static void
+start_followed(QueryDesc *queryDesc, int eflags, instr_time start, bool toplevel)
+{
+	if (toplevel)
+	{
+		starting = queryDesc;
+		starting_at = start;
+		starting_lxid = StewardMyLocalTransactionId();
+		starting_subxid = GetCurrentSubTransactionId();
+		if (prev_ExecutorStart)
+			prev_ExecutorStart(queryDesc, eflags);
+		else
+			standard_ExecutorStart(queryDesc, eflags);
+		starting = NULL;
+		return;
+	}
+	PG_TRY();
+	{
+		if (prev_ExecutorStart)
+			prev_ExecutorStart(queryDesc, eflags);
+		else
+			standard_ExecutorStart(queryDesc, eflags);
+	}
+	PG_CATCH();
+	{
+		StewardRunning failed;
+
+		running_init(&failed, queryDesc, start, toplevel);
+		running_failed(&failed);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+}
+
+/*
+ * ExecutorStart: follow the statement from here.  Its StewardRunning is
+ * allocated in the query's memory context, whose reset callback unlinks
+ * it.
+ */
 static void
 steward_ExecutorStart(QueryDesc *queryDesc, int eflags)
 {
-	if (prev_ExecutorStart)
-		prev_ExecutorStart(queryDesc, eflags);
-	else
-		standard_ExecutorStart(queryDesc, eflags);
-	if (nesting_level == 0)
-		nrunning = 0;			/* forget statements an error ended */
-	if (tracking() && nrunning < MAX_RUNNING)
+	bool		toplevel = nesting_level == 0 || is_declared_query(queryDesc);
+	StewardRunning *r;
+	MemoryContext cxt;
+	instr_time	start;
+	int			n;
+
+	if (!tracking(toplevel))
 	{
-		running[nrunning].qd = queryDesc;
-		running[nrunning].cmd = command_of(queryDesc->operation);
-		running[nrunning].rows = 0;
-		INSTR_TIME_SET_CURRENT(running[nrunning].start);
-		if (nesting_level == 0)
-			current_cmd = running[nrunning].cmd;
-		nrunning++;
+		if (prev_ExecutorStart)
+			prev_ExecutorStart(queryDesc, eflags);
+		else
+			standard_ExecutorStart(queryDesc, eflags);
+		return;
 	}
+	if (toplevel)
+		steward_forget_messages();
+	INSTR_TIME_SET_CURRENT(start);
+	start_followed(queryDesc, eflags, start, toplevel);
+	cxt = queryDesc->estate->es_query_cxt;
+	r = running_alloc();
+	running_init(r, queryDesc, start, toplevel);
+	n = list_length(queryDesc->plannedstmt->rtable);
+	r->tables = n <= STEWARD_RUNNING_TABLES ? r->inline_tables :
+		MemoryContextAlloc(cxt, sizeof(int) * n);
+	steward_resolve_tables(r, queryDesc->plannedstmt->rtable);
+	r->cb.func = running_gone;
+	r->cb.arg = r;
+	MemoryContextRegisterResetCallback(cxt, &r->cb);
+	dlist_push_head(&running, &r->node);
 }
 
+/*
+ * ExecutorRun: one stretch of execution (all of it, or one fetch of a
+ * cursor or portal), adding its rows.  A fetch of a limited number of rows
+ * closes the stretch (the client decides when the next one comes); a run
+ * to completion leaves it open until the statement ends.
+ */
 static void
 steward_ExecutorRun(STEWARD_EXECUTOR_RUN_PARAMS)
 {
+	StewardRunning *r = dlist_is_empty(&running) ? NULL : find_running(queryDesc);
+
+	if (r)
+	{
+		open_stretch(r);
+		r->depth++;
+	}
 	nesting_level++;
 	PG_TRY();
 	{
@@ -387,28 +350,39 @@ steward_ExecutorRun(STEWARD_EXECUTOR_RUN_PARAMS)
 		else
 			standard_ExecutorRun(STEWARD_EXECUTOR_RUN_ARGS);
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
 		nesting_level--;
+		if (r)
+			running_failed(r);
+		PG_RE_THROW();
 	}
 	PG_END_TRY();
-	/* es_processed restarts at every call: a cursor fetches in batches */
-	if (queryDesc->estate)
+	nesting_level--;
+	if (r)
 	{
-		int			i;
-
-		for (i = nrunning - 1; i >= 0; i--)
-			if (running[i].qd == queryDesc)
-			{
-				running[i].rows += queryDesc->estate->es_processed;
-				break;
-			}
+		r->depth--;
+		/* es_processed restarts at every call: a cursor fetches in batches */
+		r->rows += queryDesc->estate->es_processed;
+		if (count != 0)
+			close_stretch(r);
 	}
 }
 
+/*
+ * ExecutorFinish (AFTER triggers, the rest of modifying CTEs): part of the
+ * statement's time; ExecutorEnd follows.
+ */
 static void
 steward_ExecutorFinish(QueryDesc *queryDesc)
 {
+	StewardRunning *r = dlist_is_empty(&running) ? NULL : find_running(queryDesc);
+
+	if (r)
+	{
+		open_stretch(r);
+		r->depth++;
+	}
 	nesting_level++;
 	PG_TRY();
 	{
@@ -417,37 +391,38 @@ steward_ExecutorFinish(QueryDesc *queryDesc)
 		else
 			standard_ExecutorFinish(queryDesc);
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
 		nesting_level--;
+		if (r)
+			running_failed(r);
+		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	nesting_level--;
+	if (r)
+		r->depth--;
 }
 
+/*
+ * ExecutorEnd: the statement ended without error; record it (the query
+ * context's deletion then unlinks it).
+ */
 static void
 steward_ExecutorEnd(QueryDesc *queryDesc)
 {
-	int			i;
+	StewardRunning *r = dlist_is_empty(&running) ? NULL : find_running(queryDesc);
 
-	for (i = nrunning - 1; i >= 0; i--)
-		if (running[i].qd == queryDesc)
-			break;
-	if (i >= 0)
+	if (r && !r->recorded)
 	{
-		instr_time	now;
-		Running		r = running[i];
-
-		INSTR_TIME_SET_CURRENT(now);
-		INSTR_TIME_SUBTRACT(now, r.start);
-		memmove(&running[i], &running[i + 1], sizeof(Running) * (nrunning - i - 1));
-		nrunning--;
-		if (steward_metrics_enabled && queryDesc->estate)
-			record(r.cmd, INSTR_TIME_GET_MILLISEC(now),
-				   (int64) (r.rows > 0 ? r.rows : queryDesc->estate->es_processed),
-				   queryDesc->plannedstmt->rtable, queryDesc->sourceText,
-				   queryDesc->plannedstmt->stmt_location, queryDesc->plannedstmt->stmt_len);
-		if (nesting_level == 0)
-			current_cmd = -1;
+		close_stretch(r);
+		if (r->rows == 0 && queryDesc->estate)
+			r->rows = queryDesc->estate->es_processed;
+		if (steward_metrics_enabled)
+			steward_record(r, 0, NULL);
+		r->recorded = true;
+		if (r->toplevel)
+			steward_forget_messages();
 	}
 	if (prev_ExecutorEnd)
 		prev_ExecutorEnd(queryDesc);
@@ -475,66 +450,95 @@ call_next_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readO
 /*
  * Run a utility statement one nesting level down: the statements it runs
  * in turn (event triggers, functions, DO blocks) are nested ones, counted
- * only with steward.track_nested.  The level is restored on error too.
+ * only with steward.track_nested.  When it is timed (r), an error ends it
+ * here.  A top-level DECLARE CURSOR (declare) is noted while it runs, so
+ * that its query is followed as a top-level statement.  The level, the
+ * list and the note are restored on error.
  */
 static void
 call_nested_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
 						   ProcessUtilityContext context, ParamListInfo params,
-						   QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+						   QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc,
+						   StewardRunning *r, bool declare)
 {
+	if (declare)
+		declaring = pstmt;
 	nesting_level++;
 	PG_TRY();
 	{
 		call_next_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
 								 queryEnv, dest, qc);
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
 		nesting_level--;
+		if (declare)
+			declaring = NULL;
+		if (r)
+		{
+			dlist_delete(&r->node);
+			running_failed(r);
+		}
+		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	nesting_level--;
+	if (declare)
+		declaring = NULL;
 }
 
 /*
  * Whether a utility statement is timed and counted as UTILITY.  Not
- * PREPARE and DEALLOCATE (bookkeeping of prepared statements, not work),
- * nor EXECUTE: the executor hooks count the statement it runs.
+ * PREPARE and DEALLOCATE (bookkeeping of prepared statements), nor
+ * EXECUTE (the executor hooks count the statement it runs), nor DECLARE,
+ * FETCH, MOVE and CLOSE: a cursor counts as its query, from DECLARE to its
+ * end, with the rows of every FETCH.
  */
 static bool
 utility_timed(Node *stmt)
 {
-	return steward_track_utility && tracking() && steward_metrics != NULL &&
-		!IsA(stmt, ExecuteStmt) && !IsA(stmt, PrepareStmt) && !IsA(stmt, DeallocateStmt);
+	return steward_track_utility &&
+		!IsA(stmt, ExecuteStmt) && !IsA(stmt, PrepareStmt) && !IsA(stmt, DeallocateStmt) &&
+		!IsA(stmt, DeclareCursorStmt) && !IsA(stmt, FetchStmt) &&
+		!IsA(stmt, ClosePortalStmt) && tracking(nesting_level == 0);
 }
 
 /*
- * Start timing a counted utility statement.  At top level it becomes the
- * command an error is charged to (steward_emit_log), until it ends.
+ * Start following a timed utility statement (its StewardRunning lives in
+ * the caller's frame, on the list while it runs).
  */
 static void
-utility_begin(instr_time *start)
+utility_begin(StewardRunning *r, PlannedStmt *pstmt, const char *queryString)
 {
-	INSTR_TIME_SET_CURRENT(*start);
-	if (nesting_level == 0)
-		current_cmd = STEWARD_CMD_UTILITY;
+	memset(r, 0, sizeof(*r));
+	r->cmd = STEWARD_CMD_UTILITY;
+	r->toplevel = nesting_level == 0;
+	r->depth = 1;
+	r->text = queryString;
+	r->location = pstmt->stmt_location;
+	r->len = pstmt->stmt_len;
+	r->queryid = pstmt->queryId ? steward_query_id(pstmt->queryId) :
+		steward_utility_id(queryString, pstmt->stmt_location, pstmt->stmt_len);
+	if (r->toplevel)
+		steward_forget_messages();
+	open_stretch(r);
+	dlist_push_head(&running, &r->node);
 }
 
 /*
- * Record a counted utility statement that ended without error, with the
+ * Record a timed utility statement that ended without error, with the
  * rows its completion tag reports.
  */
 static void
-utility_end(instr_time start, PlannedStmt *pstmt, const char *queryString,
-			QueryCompletion *qc)
+utility_end(StewardRunning *r, QueryCompletion *qc)
 {
-	instr_time	now;
-
-	INSTR_TIME_SET_CURRENT(now);
-	INSTR_TIME_SUBTRACT(now, start);
-	record(STEWARD_CMD_UTILITY, INSTR_TIME_GET_MILLISEC(now), qc ? (int64) qc->nprocessed : 0,
-		   NIL, queryString, pstmt->stmt_location, pstmt->stmt_len);
-	if (nesting_level == 0)
-		current_cmd = -1;
+	dlist_delete(&r->node);
+	close_stretch(r);
+	r->rows = qc ? qc->nprocessed : 0;
+	if (steward_metrics_enabled)
+		steward_record(r, 0, NULL);
+	if (r->toplevel)
+		steward_forget_messages();
 }
 
 /*
@@ -549,8 +553,8 @@ steward_metrics_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool
 							   QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
 {
 	Node	   *stmt = pstmt->utilityStmt;
+	StewardRunning r;
 	bool		timed;
-	instr_time	start;
 
 	if (IsA(stmt, ExecuteStmt))
 	{
@@ -560,58 +564,165 @@ steward_metrics_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool
 	}
 	timed = utility_timed(stmt);
 	if (timed)
-		utility_begin(&start);
+		utility_begin(&r, pstmt, queryString);
 	call_nested_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
-							   queryEnv, dest, qc);
+							   queryEnv, dest, qc, timed ? &r : NULL,
+							   IsA(stmt, DeclareCursorStmt) && nesting_level == 0);
 	if (timed)
-		utility_end(start, pstmt, queryString, qc);
+		utility_end(&r, qc);
 }
 
 /*
- * Count a failed statement.  Runs inside error reporting: it must not
- * throw or allocate, and it ignores messages raised while it runs.
+ * post_parse_analyze: when the query jumble located the constants of a
+ * statement that will be followed, normalize its text with them now; of a
+ * utility statement, remember the query id.
+ */
+static void
+steward_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
+{
+	if (prev_post_parse_analyze)
+		prev_post_parse_analyze(pstate, query, jstate);
+	if (query->queryId == 0 || steward_metrics == NULL ||
+		!steward_metrics_enabled || (nesting_level > 0 && !steward_track_nested))
+		return;
+	if (query->utilityStmt != NULL)
+		steward_stash_utility_id(pstate->p_sourcetext, query->stmt_location, query->stmt_len,
+								 steward_query_id(query->queryId));
+	else if (jstate != NULL && steward_normalize_text)
+		steward_stash_jumble(pstate->p_sourcetext, query->stmt_location, query->stmt_len,
+							 steward_query_id(query->queryId), jstate);
+}
+
+/*
+ * A FATAL error (the backend was terminated, or a timeout ended it) ends
+ * the statements running now without passing our hooks: record them with
+ * its SQLSTATE and message.  Returns how many.
+ */
+static int
+fail_running(ErrorData *edata)
+{
+	dlist_iter	iter;
+	int			n = 0;
+
+	dlist_foreach(iter, &running)
+	{
+		StewardRunning *r = dlist_container(StewardRunning, node, iter.cur);
+
+		if (r->recorded || r->depth == 0)
+			continue;
+		close_stretch(r);
+		steward_record(r, edata->sqlerrcode, edata->message);
+		n++;
+	}
+	return n;
+}
+
+/*
+ * Whether the error being reported ended a top-level ExecutorStart: one
+ * began in this very (sub)transaction and did not return.  A start that
+ * failed without a report (log_min_messages above error) belongs to a
+ * (sub)transaction aborted since, and its QueryDesc is gone.
+ */
+static bool
+start_failed(void)
+{
+	return starting != NULL && starting_lxid == StewardMyLocalTransactionId() &&
+		starting_subxid == GetCurrentSubTransactionId();
+}
+
+/*
+ * A top-level statement whose ExecutorStart failed: record it, with its
+ * time up to now and the error.  Its QueryDesc lives until the abort that
+ * follows the error report.  Returns 1.
+ */
+static int
+fail_start(ErrorData *edata)
+{
+	StewardRunning failed;
+
+	running_init(&failed, starting, starting_at, true);
+	starting = NULL;
+	close_stretch(&failed);
+	steward_record(&failed, edata->sqlerrcode, edata->message);
+	return 1;
+}
+
+/*
+ * A failure that no statement of ours recorded: it happened before a
+ * statement started (parse analysis, planning, binding parameters), in a
+ * statement not followed, or at commit.  Its text is the whole query
+ * string; its time runs from when the server received it.
+ */
+static void
+record_unattached(ErrorData *edata)
+{
+	StewardRunning r;
+	TimestampTz now = GetCurrentTimestamp();
+	TimestampTz start = GetCurrentStatementStartTimestamp();
+
+	memset(&r, 0, sizeof(r));
+	r.cmd = STEWARD_CMD_NONE;
+	r.text = debug_query_string;
+	r.elapsed_ms = now > start ? (double) (now - start) / 1000.0 : 0;
+	steward_record(&r, edata->sqlerrcode, edata->message);
+}
+
+/*
+ * Count a failure reported to the client.  Runs inside error reporting: it
+ * must not throw or allocate, and it ignores messages raised while it
+ * runs.  Failed statements were recorded as the error passed our hooks;
+ * here they get the message, the error is counted by SQLSTATE, and a
+ * failure outside any followed statement is recorded.
  */
 static void
 steward_emit_log(ErrorData *edata)
 {
+	bool		fatal = edata->elevel == FATAL;
+
 	if (prev_emit_log)
 		prev_emit_log(edata);
-	if (in_emit_log || edata->elevel != ERROR || steward_metrics == NULL ||
-		LWLockHeldByMe(steward_metrics->lock) ||
+	if (in_emit_log || (edata->elevel != ERROR && !fatal) || steward_metrics == NULL ||
 		!steward_metrics_enabled || MyBackendType != B_BACKEND || IsParallelWorker() ||
-		steward_my_backend_index() < 0)
+		!OidIsValid(MyDatabaseId) || steward_my_backend_index() < 0 || steward_writing() ||
+		LWLockHeldByMe(steward_metrics->lock))
 		return;
 	in_emit_log = true;
+	if (steward_my_slot() != NULL && steward_prepare_recording())
 	{
-		/* takes the slot over on first use: no allocation, one short lock */
-		StewardSlot *slot = begin_write();
+		int			ended = fatal ? fail_running(edata) : 0;
 
-		if (slot != NULL)
-		{
-			StewardErrorCounters *e;
-
-			e = steward_error_entry(slot->errors, &slot->nerrors, STEWARD_SLOT_ERRORS,
-									MyDatabaseId, edata->sqlerrcode);
-			if (e != NULL)
-			{
-				e->count++;
-				e->last_at = GetCurrentTimestamp();
-				strlcpy(e->last_message, edata->message ? edata->message : "",
-						STEWARD_MESSAGE_LEN);
-			}
-			if (current_cmd >= 0)
-			{
-				StewardQueryCounters *k = key_for(slot, current_cmd);
-
-				if (k)
-					k->errors++;
-			}
-			end_write(slot);
-		}
-		trace(current_cmd, 0, 0, edata->sqlerrcode, debug_query_string, -1, 0);
+		if (start_failed() && !steward_messages_awaited())
+			ended += fail_start(edata);
+		else if (!fatal && !steward_messages_awaited())
+			record_unattached(edata);
+		starting = NULL;
+		if (!fatal || ended > 0)
+			steward_record_error(edata->sqlerrcode, edata->message);
+		steward_patch_messages(edata->sqlerrcode, edata->message);
 	}
-	current_cmd = -1;
 	in_emit_log = false;
+}
+
+/*
+ * Before the backend's slot is retired at exit: record the statements
+ * still open (cursors of a transaction the exit will abort) as ended.
+ */
+void
+steward_record_leftovers(void)
+{
+	dlist_iter	iter;
+
+	dlist_foreach(iter, &running)
+	{
+		StewardRunning *r = dlist_container(StewardRunning, node, iter.cur);
+
+		if (r->recorded)
+			continue;
+		close_stretch(r);
+		if (steward_metrics_enabled)
+			steward_record(r, 0, NULL);
+		r->recorded = true;
+	}
 }
 
 /*
@@ -620,10 +731,7 @@ steward_emit_log(ErrorData *edata)
 void
 steward_metrics_hooks_init(void)
 {
-	int			i;
-
-	for (i = 0; i < STEWARD_NCMDS; i++)
-		key_cache[i] = -1;
+	steward_normalize_init();
 	prev_ExecutorStart = ExecutorStart_hook;
 	ExecutorStart_hook = steward_ExecutorStart;
 	prev_ExecutorRun = ExecutorRun_hook;
@@ -636,4 +744,6 @@ steward_metrics_hooks_init(void)
 	ProcessUtility_hook = steward_metrics_ProcessUtility;
 	prev_emit_log = emit_log_hook;
 	emit_log_hook = steward_emit_log;
+	prev_post_parse_analyze = post_parse_analyze_hook;
+	post_parse_analyze_hook = steward_post_parse_analyze;
 }

@@ -6,9 +6,10 @@
  * Every steward.* metrics setting is defined here.  The sizes of shared
  * memory (max_tables, trace_size, max_query_length) exist only when the
  * library is preloaded; so do the shared memory (shmem.c) and the executor,
- * utility and log hooks (hooks.c).  The views (views.c) and the
- * Prometheus text (prometheus(), in SQL over the views) read what they
- * collect.  ARCHITECTURE.md describes the layout and the locking rules.
+ * utility, parse-analysis and log hooks (hooks.c), which record what
+ * statements did (record.c) with their text normalized (normalize.c).
+ * The views (views.c) and the Prometheus text (prometheus.c) read it.
+ * ARCHITECTURE.md describes the layout and the locking rules.
  *
  *-------------------------------------------------------------------------
  */
@@ -21,6 +22,7 @@
 bool		steward_metrics_enabled = true;
 bool		steward_track_utility = true;
 bool		steward_track_nested = false;
+bool		steward_normalize_text = true;
 int			steward_max_tables = 1000;
 int			steward_slow_query_ms = 1000;
 int			steward_trace_size = 200;
@@ -41,6 +43,9 @@ steward_metrics_init(void)
 	DefineCustomBoolVariable("steward.track_nested",
 							 "Count statements run inside functions and DO blocks.", NULL,
 							 &steward_track_nested, false, PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("steward.normalize_text",
+							 "Keep query text with its constants replaced by $n, as pg_stat_statements shows it.",
+							 NULL, &steward_normalize_text, true, PGC_SUSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("steward.slow_query_ms",
 							"Statements at least this slow are kept in steward.slow_queries; -1 disables.",
 							NULL, &steward_slow_query_ms, 1000, -1, INT_MAX, PGC_SUSET, GUC_UNIT_MS,

@@ -16,10 +16,12 @@
 #include "metrics_int.h"
 
 #include <limits.h>
+#include <math.h>
 #include <unistd.h>
 
 #include "miscadmin.h"
 #include "pgstat.h"
+#include "port/pg_crc32c.h"
 #include "storage/fd.h"
 #include "catalog/pg_control.h"
 #include "common/controldata_utils.h"
@@ -29,7 +31,6 @@
 #include "utils/timestamp.h"
 
 #define STEWARD_STAT_FILE		"pg_stat/pg_steward.stat"
-#define STEWARD_STAT_MAGIC		0x53545731	/* "STW1" */
 
 const char *const steward_command_names[STEWARD_NCMDS] = {
 	"SELECT", "INSERT", "UPDATE", "DELETE", "MERGE", "UTILITY"
@@ -37,9 +38,13 @@ const char *const steward_command_names[STEWARD_NCMDS] = {
 
 StewardMetricsShared *steward_metrics = NULL;
 
+/* where the rings start (computed once per process) */
+static char *trace_base = NULL;
+
 static shmem_request_hook_type prev_shmem_request = NULL;
 static shmem_startup_hook_type prev_shmem_startup = NULL;
 static bool slot_claimed = false;
+static StewardSlot *my_slot = NULL; /* NULL once retired */
 
 static Size
 slot_size(void)
@@ -87,9 +92,7 @@ steward_slot(int i)
 StewardTraceEntry *
 steward_trace_entry(int i)
 {
-	char	   *base = (char *) steward_slot(steward_metrics->nslots);
-
-	return (StewardTraceEntry *) (base + steward_metrics->trace_entry_size * i);
+	return (StewardTraceEntry *) (trace_base + steward_metrics->trace_entry_size * i);
 }
 
 StewardTraceEntry *
@@ -99,21 +102,13 @@ steward_slow_entry(int i)
 }
 
 /*
- * Log2 latency bucket of a duration: bucket 0 is below 1us, bucket k holds
- * [2^(k-1), 2^k) us, the last one everything above.
+ * The upper bound of latency bucket b, in ms (the last bucket has none:
+ * callers show it as infinity).
  */
-int
-steward_hist_bucket(double ms)
+double
+steward_bucket_le_ms(int b)
 {
-	double		us = ms * 1000.0;
-	int			b = 0;
-
-	while (us >= 1.0 && b < STEWARD_HIST_BUCKETS - 1)
-	{
-		us /= 2.0;
-		b++;
-	}
-	return b;
+	return ldexp(1.0, b) / 1000.0;
 }
 
 /*
@@ -176,6 +171,7 @@ steward_error_entry(StewardErrorCounters *errors, int *n, int max,
 	e->sqlstate = sqlstate;
 	e->count = 0;
 	e->last_at = DT_NOBEGIN;
+	e->last_userid = InvalidOid;
 	e->last_message[0] = '\0';
 	return e;
 }
@@ -213,8 +209,8 @@ steward_add_query(StewardQueryCounters *keys, int *n, int max,
 
 /*
  * Add one error entry to its entry among errors[0 .. *n - 1]; false when
- * there is no room.  The latest message wins; on equal times, the one
- * merged last.
+ * there is no room.  The latest message (and the session user it belongs
+ * to) wins; on equal times, the one merged last.
  */
 bool
 steward_add_error(StewardErrorCounters *errors, int *n, int max,
@@ -229,6 +225,7 @@ steward_add_error(StewardErrorCounters *errors, int *n, int max,
 	if (from->last_at >= into->last_at)
 	{
 		into->last_at = from->last_at;
+		into->last_userid = from->last_userid;
 		memcpy(into->last_message, from->last_message, STEWARD_MESSAGE_LEN);
 	}
 	return true;
@@ -311,7 +308,8 @@ retire_errors(StewardMetricsShared *m, const StewardSlot *slot)
 
 /*
  * Tables that find no room count one each in rtables_dropped, as a
- * backend's slot counts the tables it had no room for.
+ * backend's slot counts the tables it had no room for.  Entries without
+ * calls (zeroed by a reset) are left out.
  */
 static void
 retire_tables(StewardMetricsShared *m, const StewardSlot *slot)
@@ -320,24 +318,22 @@ retire_tables(StewardMetricsShared *m, const StewardSlot *slot)
 	int			i;
 
 	for (i = 0; i < slot->ntables; i++)
-		if (!steward_add_table(rt, &m->rtables, m->max_tables, &slot->tables[i]))
+		if (slot->tables[i].calls > 0 &&
+			!steward_add_table(rt, &m->rtables, m->max_tables, &slot->tables[i]))
 			m->rtables_dropped++;
 }
 
 /*
- * Empty a retired slot inside a write (odd changecount), so that a reader
- * copying it meanwhile retries instead of counting it twice.
+ * Empty a retired slot.  Only the metrics lock, held exclusively, guards
+ * this: readers copy slots while holding it shared, and the slot's owner
+ * is the one retiring it, or gone.
  */
 static void
 empty_slot(StewardSlot *slot)
 {
-	pg_atomic_add_fetch_u32(&slot->changecount, 1);
-	pg_write_barrier();
 	slot->nkeys = slot->nerrors = slot->ntables = 0;
 	slot->tables_dropped = slot->keys_dropped = 0;
 	slot->pid = 0;
-	pg_write_barrier();
-	pg_atomic_add_fetch_u32(&slot->changecount, 1);
 }
 
 /*
@@ -362,45 +358,51 @@ retire_slot(StewardSlot *slot)
 }
 
 /*
- * before_shmem_exit callback of a backend that recorded metrics.
+ * before_shmem_exit callback of a backend that recorded metrics: record
+ * the statements still open, then fold the slot into the retired totals.
+ * Registered at the first statement, so it runs before the exit aborts
+ * the open transaction (whose cursors it has just recorded).
  */
 static void
 slot_exit(int code, Datum arg)
 {
-	StewardSlot *slot;
+	StewardSlot *slot = my_slot;
 
-	if (steward_metrics == NULL || steward_my_backend_index() < 0)
+	if (slot == NULL)
 		return;
-	slot = steward_slot(steward_my_backend_index());
+	steward_record_leftovers();
 	LWLockAcquire(steward_metrics->lock, LW_EXCLUSIVE);
 	retire_slot(slot);
 	LWLockRelease(steward_metrics->lock);
+	my_slot = NULL;
 }
 
 /*
  * This backend's slot; on first use, take it over (folding in whatever a
- * previous owner left) and arrange for it to be retired at exit.
+ * previous owner left) and arrange for it to be retired at exit.  NULL
+ * when there is none, or once it has been retired.
  */
 StewardSlot *
 steward_my_slot(void)
 {
 	StewardSlot *slot;
-	int			index = steward_my_backend_index();
+	int			index;
 
+	if (my_slot != NULL || slot_claimed)
+		return my_slot;
+	index = steward_my_backend_index();
 	if (steward_metrics == NULL || index < 0 || index >= steward_metrics->nslots)
 		return NULL;
 	slot = steward_slot(index);
-	if (!slot_claimed)
-	{
-		LWLockAcquire(steward_metrics->lock, LW_EXCLUSIVE);
-		if (slot->nkeys || slot->nerrors || slot->ntables)
-			retire_slot(slot);
-		slot->pid = MyProcPid;
-		slot->generation = pg_atomic_read_u32(&steward_metrics->generation);
-		LWLockRelease(steward_metrics->lock);
-		before_shmem_exit(slot_exit, (Datum) 0);
-		slot_claimed = true;
-	}
+	LWLockAcquire(steward_metrics->lock, LW_EXCLUSIVE);
+	if (slot->nkeys || slot->nerrors || slot->ntables)
+		retire_slot(slot);
+	slot->pid = MyProcPid;
+	slot->generation = pg_atomic_read_u32(&steward_metrics->generation);
+	LWLockRelease(steward_metrics->lock);
+	before_shmem_exit(slot_exit, (Datum) 0);
+	slot_claimed = true;
+	my_slot = slot;
 	return slot;
 }
 
@@ -419,14 +421,165 @@ steward_metrics_require(void)
 }
 
 /*
- * Write the totals at postmaster shutdown (all backends have retired).
+ * The save file (pg_stat/pg_steward.stat).
+ *
+ * A header says who wrote it and how it is laid out: the PostgreSQL major
+ * (the counters' types come from its headers), pg_steward's file format,
+ * the size of each struct and every constant or setting that shapes the
+ * arrays, the length of what follows and its CRC-32C.  A file whose
+ * header does not match this server exactly, or whose contents do not
+ * match the CRC, is ignored with a LOG line: the metrics then start from
+ * zero instead of from garbage.  After the header: the totals (every
+ * counter of the shared area) and the three arrays of retired counters.
+ */
+#define STEWARD_STAT_MAGIC		0x53545732	/* "STW2" */
+#define STEWARD_STAT_FORMAT		2
+
+typedef struct StewardStatHeader
+{
+	uint32		magic;
+	uint32		format;
+	uint32		pg_major;
+	uint32		header_size;
+	uint32		totals_size;
+	uint32		query_counters_size;
+	uint32		error_counters_size;
+	uint32		table_counters_size;
+	uint32		hist_buckets;
+	uint32		message_len;
+	uint32		retired_keys;
+	uint32		retired_errors;
+	uint32		max_tables;
+	uint32		payload_size;
+	pg_crc32c	payload_crc;
+} StewardStatHeader;
+
+typedef struct StewardStatTotals
+{
+	TimestampTz since;
+	int32		rkeys;
+	int32		rerrors;
+	int32		rtables;
+	int64		rtables_dropped;
+	int64		rkeys_dropped;
+	uint64		statements_traced;
+	uint64		traces_lost;
+} StewardStatTotals;
+
+/* The header this server writes, and accepts (payload length and CRC apart). */
+static void
+stat_header(StewardStatHeader *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->magic = STEWARD_STAT_MAGIC;
+	h->format = STEWARD_STAT_FORMAT;
+	h->pg_major = PG_VERSION_NUM / 100;
+	h->header_size = sizeof(StewardStatHeader);
+	h->totals_size = sizeof(StewardStatTotals);
+	h->query_counters_size = sizeof(StewardQueryCounters);
+	h->error_counters_size = sizeof(StewardErrorCounters);
+	h->table_counters_size = sizeof(StewardTableCounters);
+	h->hist_buckets = STEWARD_HIST_BUCKETS;
+	h->message_len = STEWARD_MESSAGE_LEN;
+	h->retired_keys = STEWARD_RETIRED_KEYS;
+	h->retired_errors = STEWARD_RETIRED_ERRORS;
+	h->max_tables = steward_metrics->max_tables;
+}
+
+/*
+ * The first field in which a file's header differs from this server's,
+ * with both values; NULL when they agree.
+ */
+static const char *
+stat_header_mismatch(const StewardStatHeader *got, uint32 *g, uint32 *w)
+{
+	static const char *const names[] = {
+		"magic number", "file format", "PostgreSQL major version", "header size",
+		"totals size", "query counters size", "error counters size",
+		"table counters size", "histogram buckets", "message length",
+		"retired keys", "retired errors", "steward.max_tables"
+	};
+	StewardStatHeader want;
+	const uint32 *a = (const uint32 *) got;
+	const uint32 *b = (const uint32 *) &want;
+	int			i;
+
+	stat_header(&want);
+	for (i = 0; i < (int) lengthof(names); i++)
+		if (a[i] != b[i])
+		{
+			*g = a[i];
+			*w = b[i];
+			return names[i];
+		}
+	return NULL;
+}
+
+/* The counters of the shared area, as the file keeps them. */
+static void
+stat_totals(StewardStatTotals *t)
+{
+	StewardMetricsShared *m = steward_metrics;
+
+	memset(t, 0, sizeof(*t));
+	t->since = m->since;
+	t->rkeys = m->rkeys;
+	t->rerrors = m->rerrors;
+	t->rtables = m->rtables;
+	t->rtables_dropped = m->rtables_dropped;
+	t->rkeys_dropped = m->rkeys_dropped;
+	t->statements_traced = pg_atomic_read_u64(&m->trace_next);
+	t->traces_lost = pg_atomic_read_u64(&m->traces_lost);
+}
+
+/*
+ * Write the header, the totals and the retired arrays to f; false on a
+ * write error.
+ */
+static bool
+write_stat_file(FILE *f)
+{
+	StewardMetricsShared *m = steward_metrics;
+	StewardStatHeader h;
+	StewardStatTotals t;
+	const void *parts[4];
+	size_t		sizes[4];
+	int			i;
+
+	stat_header(&h);
+	stat_totals(&t);
+	parts[0] = &t;
+	sizes[0] = sizeof(t);
+	parts[1] = m->retired_keys;
+	sizes[1] = sizeof(StewardQueryCounters) * m->rkeys;
+	parts[2] = m->retired_errors;
+	sizes[2] = sizeof(StewardErrorCounters) * m->rerrors;
+	parts[3] = steward_retired_tables();
+	sizes[3] = sizeof(StewardTableCounters) * m->rtables;
+	INIT_CRC32C(h.payload_crc);
+	for (i = 0; i < 4; i++)
+	{
+		COMP_CRC32C(h.payload_crc, parts[i], sizes[i]);
+		h.payload_size += sizes[i];
+	}
+	FIN_CRC32C(h.payload_crc);
+	if (fwrite(&h, sizeof(h), 1, f) != 1)
+		return false;
+	for (i = 0; i < 4; i++)
+		if (sizes[i] > 0 && fwrite(parts[i], sizes[i], 1, f) != 1)
+			return false;
+	return true;
+}
+
+/*
+ * Write the totals at postmaster shutdown (all backends have retired;
+ * what a slot still holds is folded in first).
  */
 static void
 metrics_save(int code, Datum arg)
 {
 	StewardMetricsShared *m = steward_metrics;
 	FILE	   *f;
-	uint32		magic = STEWARD_STAT_MAGIC;
 	int			i;
 
 	if (code != 0 || !steward_metrics_save || m == NULL)
@@ -445,79 +598,109 @@ metrics_save(int code, Datum arg)
 			return;
 	}
 	for (i = 0; i < m->nslots; i++)
-		if ((pg_atomic_read_u32(&steward_slot(i)->changecount) & 1) == 0)
-			retire_slot(steward_slot(i));
+		retire_slot(steward_slot(i));
 	f = AllocateFile(STEWARD_STAT_FILE ".tmp", PG_BINARY_W);
-	if (f == NULL)
-		goto error;
-	if (fwrite(&magic, sizeof(magic), 1, f) != 1 ||
-		fwrite(&m->since, sizeof(m->since), 1, f) != 1 ||
-		fwrite(&m->rkeys, sizeof(int), 1, f) != 1 ||
-		fwrite(m->retired_keys, sizeof(StewardQueryCounters), m->rkeys, f) != (size_t) m->rkeys ||
-		fwrite(&m->rerrors, sizeof(int), 1, f) != 1 ||
-		fwrite(m->retired_errors, sizeof(StewardErrorCounters), m->rerrors, f) != (size_t) m->rerrors ||
-		fwrite(&m->rtables, sizeof(int), 1, f) != 1 ||
-		fwrite(steward_retired_tables(), sizeof(StewardTableCounters), m->rtables, f) != (size_t) m->rtables ||
-		fwrite(&m->rtables_dropped, sizeof(int64), 1, f) != 1)
-		goto error;
-	if (FreeFile(f))
+	if (f == NULL || !write_stat_file(f) || FreeFile(f) != 0)
 	{
-		f = NULL;
-		goto error;
+		ereport(LOG,
+				(errcode_for_file_access(),
+				 errmsg("could not write file \"%s\": %m", STEWARD_STAT_FILE ".tmp"),
+				 errhint("pg_steward's query metrics start from zero at the next start.")));
+		unlink(STEWARD_STAT_FILE ".tmp");
+		return;
 	}
 	(void) durable_rename(STEWARD_STAT_FILE ".tmp", STEWARD_STAT_FILE, LOG);
-	return;
-error:
-	ereport(LOG,
-			(errcode_for_file_access(),
-			 errmsg("could not write file \"%s\": %m", STEWARD_STAT_FILE ".tmp"),
-			 errhint("pg_steward's query metrics start from zero at the next start.")));
-	if (f)
-		FreeFile(f);
-	unlink(STEWARD_STAT_FILE ".tmp");
+}
+
+/*
+ * Read the totals and retired arrays of a file whose header matched into
+ * shared memory, checking counts and the CRC; false when they are wrong.
+ */
+static bool
+read_stat_payload(FILE *f, const StewardStatHeader *h)
+{
+	StewardMetricsShared *m = steward_metrics;
+	StewardStatTotals t;
+	pg_crc32c	crc;
+
+	if (fread(&t, sizeof(t), 1, f) != 1 ||
+		t.rkeys < 0 || t.rkeys > STEWARD_RETIRED_KEYS ||
+		t.rerrors < 0 || t.rerrors > STEWARD_RETIRED_ERRORS ||
+		t.rtables < 0 || t.rtables > m->max_tables ||
+		h->payload_size != sizeof(t) + sizeof(StewardQueryCounters) * t.rkeys +
+		sizeof(StewardErrorCounters) * t.rerrors + sizeof(StewardTableCounters) * t.rtables ||
+		fread(m->retired_keys, sizeof(StewardQueryCounters), t.rkeys, f) != (size_t) t.rkeys ||
+		fread(m->retired_errors, sizeof(StewardErrorCounters), t.rerrors, f) != (size_t) t.rerrors ||
+		fread(steward_retired_tables(), sizeof(StewardTableCounters), t.rtables, f) != (size_t) t.rtables ||
+		fgetc(f) != EOF)
+		return false;
+	INIT_CRC32C(crc);
+	COMP_CRC32C(crc, &t, sizeof(t));
+	COMP_CRC32C(crc, m->retired_keys, sizeof(StewardQueryCounters) * t.rkeys);
+	COMP_CRC32C(crc, m->retired_errors, sizeof(StewardErrorCounters) * t.rerrors);
+	COMP_CRC32C(crc, steward_retired_tables(), sizeof(StewardTableCounters) * t.rtables);
+	FIN_CRC32C(crc);
+	if (!EQ_CRC32C(crc, h->payload_crc))
+		return false;
+	m->since = t.since;
+	m->rkeys = t.rkeys;
+	m->rerrors = t.rerrors;
+	m->rtables = t.rtables;
+	m->rtables_dropped = t.rtables_dropped;
+	m->rkeys_dropped = t.rkeys_dropped;
+	pg_atomic_write_u64(&m->trace_next, t.statements_traced);
+	pg_atomic_write_u64(&m->traces_lost, t.traces_lost);
+	return true;
 }
 
 /*
  * Read the totals a clean shutdown saved, then remove the file so that a
- * crash later starts from zero.
+ * crash later starts from zero.  A file of another layout, PostgreSQL
+ * major or steward.max_tables, or a damaged one, is ignored (LOG).
  */
 static void
 metrics_load(void)
 {
-	StewardMetricsShared *m = steward_metrics;
 	FILE	   *f = AllocateFile(STEWARD_STAT_FILE, PG_BINARY_R);
-	uint32		magic = 0;
-	int			nkeys = 0,
-				nerrors = 0,
-				ntables = 0;
+	StewardStatHeader h;
+	const char *field = NULL;
+	uint32		got,
+				want;
+	size_t		n;
 
 	if (f == NULL)
 		return;
-	if (fread(&magic, sizeof(magic), 1, f) != 1 || magic != STEWARD_STAT_MAGIC ||
-		fread(&m->since, sizeof(m->since), 1, f) != 1 ||
-		fread(&nkeys, sizeof(int), 1, f) != 1 || nkeys < 0 || nkeys > STEWARD_RETIRED_KEYS ||
-		fread(m->retired_keys, sizeof(StewardQueryCounters), nkeys, f) != (size_t) nkeys ||
-		fread(&nerrors, sizeof(int), 1, f) != 1 || nerrors < 0 || nerrors > STEWARD_RETIRED_ERRORS ||
-		fread(m->retired_errors, sizeof(StewardErrorCounters), nerrors, f) != (size_t) nerrors ||
-		fread(&ntables, sizeof(int), 1, f) != 1 || ntables < 0 ||
-		ntables > m->max_tables ||
-		fread(steward_retired_tables(), sizeof(StewardTableCounters), ntables, f) != (size_t) ntables ||
-		fread(&m->rtables_dropped, sizeof(int64), 1, f) != 1)
+	n = fread(&h, 1, sizeof(h), f);
+	if (n != sizeof(h))
+	{
+		field = "header size";
+		got = (uint32) n;
+		want = sizeof(h);
+	}
+	else
+		field = stat_header_mismatch(&h, &got, &want);
+	if (field != NULL)
+		ereport(LOG,
+				(errmsg("ignoring pg_steward metrics file \"%s\" written by another server layout",
+						STEWARD_STAT_FILE),
+				 errdetail("Its %s is %u, this server's is %u.", field, got, want),
+				 errhint("The query metrics start from zero.")));
+	else if (!read_stat_payload(f, &h))
 	{
 		ereport(LOG,
-				(errmsg("ignoring unreadable pg_steward metrics file \"%s\"", STEWARD_STAT_FILE),
+				(errmsg("ignoring damaged pg_steward metrics file \"%s\"", STEWARD_STAT_FILE),
+				 errdetail("Its contents do not match its length or checksum."),
 				 errhint("The query metrics start from zero.")));
-		nkeys = nerrors = ntables = 0;
-		m->since = GetCurrentTimestamp();
-		m->rtables_dropped = 0;
+		steward_metrics->rkeys = steward_metrics->rerrors = steward_metrics->rtables = 0;
 	}
-	m->rkeys = nkeys;
-	m->rerrors = nerrors;
-	m->rtables = ntables;
 	FreeFile(f);
 	unlink(STEWARD_STAT_FILE);
 }
 
+/*
+ * Ask for the shared area and the locks: one metrics lock, and one lock
+ * per slot (MaxBackends is known by now).
+ */
 static void
 metrics_shmem_request(void)
 {
@@ -525,6 +708,40 @@ metrics_shmem_request(void)
 		prev_shmem_request();
 	RequestAddinShmemSpace(metrics_size());
 	RequestNamedLWLockTranche("pg_steward", 1);
+	RequestNamedLWLockTranche("pg_steward_slot", MaxBackends);
+}
+
+/*
+ * Lay out a new shared area (postmaster): sizes, locks, counters, and
+ * the totals of the save file.
+ */
+static void
+metrics_shmem_create(Size size)
+{
+	StewardMetricsShared *m = steward_metrics;
+	LWLockPadded *slot_locks = GetNamedLWLockTranche("pg_steward_slot");
+	int			i;
+
+	memset(m, 0, size);
+	m->lock = &(GetNamedLWLockTranche("pg_steward"))->lock;
+	m->since = GetCurrentTimestamp();
+	m->nslots = MaxBackends;
+	m->max_tables = steward_max_tables;
+	m->trace_size = steward_trace_size;
+	m->query_len = steward_max_query_length;
+	m->slot_size = slot_size();
+	m->trace_entry_size = trace_entry_size();
+	m->total_size = size;
+	pg_atomic_init_u64(&m->trace_next, 0);
+	pg_atomic_init_u64(&m->slow_next, 0);
+	pg_atomic_init_u64(&m->traces_lost, 0);
+	pg_atomic_init_u32(&m->generation, 1);
+	for (i = 0; i < m->nslots; i++)
+		steward_slot(i)->lock = &slot_locks[i].lock;
+	trace_base = (char *) steward_slot(m->nslots);
+	for (i = 0; i < m->trace_size + STEWARD_SLOW_ENTRIES; i++)
+		pg_atomic_init_u32(&steward_trace_entry(i)->changecount, 0);
+	metrics_load();
 }
 
 /*
@@ -535,34 +752,14 @@ metrics_shmem_startup(void)
 {
 	bool		found;
 	Size		size = metrics_size();
-	int			i;
 
 	if (prev_shmem_startup)
 		prev_shmem_startup();
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	steward_metrics = ShmemInitStruct("pg_steward metrics", size, &found);
 	if (!found)
-	{
-		StewardMetricsShared *m = steward_metrics;
-
-		memset(m, 0, size);
-		m->lock = &(GetNamedLWLockTranche("pg_steward"))->lock;
-		m->since = GetCurrentTimestamp();
-		m->nslots = MaxBackends;
-		m->max_tables = steward_max_tables;
-		m->trace_size = steward_trace_size;
-		m->query_len = steward_max_query_length;
-		m->slot_size = slot_size();
-		m->trace_entry_size = trace_entry_size();
-		m->total_size = size;
-		pg_atomic_init_u64(&m->trace_next, 0);
-		pg_atomic_init_u32(&m->generation, 1);
-		for (i = 0; i < m->nslots; i++)
-			pg_atomic_init_u32(&steward_slot(i)->changecount, 0);
-		for (i = 0; i < m->trace_size + STEWARD_SLOW_ENTRIES; i++)
-			pg_atomic_init_u32(&steward_trace_entry(i)->changecount, 0);
-		metrics_load();
-	}
+		metrics_shmem_create(size);
+	trace_base = (char *) steward_slot(steward_metrics->nslots);
 	LWLockRelease(AddinShmemInitLock);
 	if (!IsUnderPostmaster)
 		on_shmem_exit(metrics_save, (Datum) 0);

@@ -14,6 +14,7 @@
  */
 #include "migrate_int.h"
 
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
@@ -22,6 +23,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
 static char *
@@ -318,4 +320,43 @@ steward_lock_holder(uint32 key1, uint32 key2)
 							 "LIMIT 1", 2, args, SPI_OK_SELECT) == 1)
 		return getstr(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	return pstrdup("a session that has since released it");
+}
+
+/*
+ * Did a transaction that this one's snapshot cannot see change the module?
+ * Every change of a module's applied migrations (apply, revert, baseline,
+ * repair) records an event under the module's lock, so the writer of the
+ * newest event, read with a fresh snapshot, is the last to change them.
+ * When the transaction snapshot (REPEATABLE READ, SERIALIZABLE) does not
+ * see that writer, the state the runner would load is out of date and it
+ * would run again what the other session applied.  Called with the
+ * module's lock held, so nobody changes the module meanwhile.
+ */
+bool
+steward_module_changed_unseen(const char *module)
+{
+	static const char *const sql =
+		"SELECT e.xmin FROM steward.migration_events e WHERE e.module = $1 "
+		"ORDER BY e.id DESC LIMIT 1";
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1];
+	StewardCatalogAccess ca;
+	int			rc;
+	bool		isnull;
+	TransactionId xmin;
+
+	values[0] = CStringGetTextDatum(module);
+	steward_catalog_enter(&ca);
+	rc = SPI_execute_snapshot(steward_cached_plan(sql, 1, types), values, NULL,
+							  GetLatestSnapshot(), InvalidSnapshot, true, false, 1);
+	steward_catalog_leave(&ca);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_snapshot failed: %s", SPI_result_code_string(rc));
+	if (SPI_processed == 0)
+		return false;
+	xmin = DatumGetTransactionId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+											   1, &isnull));
+	return !isnull && TransactionIdIsNormal(xmin) &&
+		!TransactionIdIsCurrentTransactionId(xmin) &&
+		XidInMVCCSnapshot(xmin, GetTransactionSnapshot());
 }

@@ -64,6 +64,10 @@ extern void steward_record_repair(const char *module, const char *version,
 extern int64 steward_ddl_log_high_water(void);
 extern bool steward_version_applied(const char *module, const char *version);
 extern char *steward_lock_holder(uint32 key1, uint32 key2);
+extern bool steward_module_changed_unseen(const char *module);
+
+/* runner.c */
+extern const char *steward_migration_running(const char *module);
 
 /* modlock.c */
 extern void steward_lock_module(const char *module);

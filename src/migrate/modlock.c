@@ -13,6 +13,14 @@
  * the error; the lock, once granted, passes to the parent transaction.
  * The uncontended path is one conditional lock call.
  *
+ * Two kinds of caller are refused.  A migration's own SQL may not change
+ * its module: the run around it records the step after the SQL returns,
+ * over whatever the SQL did.  And a REPEATABLE READ or SERIALIZABLE
+ * transaction may not wait for another runner (it is refused before
+ * waiting), nor go on when another runner committed after it took its
+ * snapshot: that snapshot would not show what the other runner applied,
+ * and it would apply it again.
+ *
  *-------------------------------------------------------------------------
  */
 #include "migrate_int.h"
@@ -28,19 +36,63 @@
 #define STEWARD_LOCK_KEY1 0x73747764
 
 /*
- * Take the module's lock, waiting at most steward.migration_lock_timeout.
+ * Refuse a call from inside a running migration of the same module: the
+ * run has loaded the module's state and records its step when the SQL
+ * returns, so a nested upgrade, downgrade, stamp or register would leave
+ * the catalog saying one thing and the run reporting another.
  */
-void
-steward_lock_module(const char *module)
+static void
+refuse_nested_call(const char *module)
 {
-	uint32		key2 = DatumGetUInt32(hash_any((const unsigned char *) module, strlen(module)));
-	LOCKTAG		tag;
+	const char *version = steward_migration_running(module);
+
+	if (version != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_IN_USE),
+				 errmsg("cannot change module \"%s\" from inside its own migration %s",
+						module, version),
+				 errdetail("Migration SQL called a steward function that changes the module (upgrade, downgrade, migrate, stamp, repair, register, define_module or dry_run)."),
+				 errhint("Call it from the deployment, before or after the migration, not from the migration's SQL.")));
+}
+
+/*
+ * The error for a transaction whose snapshot cannot see another runner's
+ * work (REPEATABLE READ, SERIALIZABLE): holder names the runner it would
+ * have waited for, NULL when that runner has committed already.  A
+ * serialization failure, since the same call in a new transaction, or in
+ * READ COMMITTED, succeeds.
+ */
+static void
+snapshot_error(const char *module, const char *holder)
+{
+	const char *level = XactIsoLevel == XACT_SERIALIZABLE ? "SERIALIZABLE" : "REPEATABLE READ";
+	const char *hint = "Run migrations in READ COMMITTED (the default): a runner then waits for the other session and skips what it applied.";
+
+	if (holder != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("cannot wait for another migration of module \"%s\" in a %s transaction",
+						module, level),
+				 errdetail("The lock is held by %s; once it commits, this transaction's snapshot would not show what it applied, and the migrations would run again.",
+						   holder),
+				 errhint("%s", hint)));
+	ereport(ERROR,
+			(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+			 errmsg("module \"%s\" was migrated by another session after this %s transaction took its snapshot",
+					module, level),
+			 errdetail("This transaction's snapshot does not show what that session applied, so the migrations would run again."),
+			 errhint("%s", hint)));
+}
+
+/*
+ * steward_lock_module's wait, for when the lock is taken: bounded by
+ * steward.migration_lock_timeout, whose expiry names the holder.
+ */
+static void
+wait_for_lock(LOCKTAG *tag, const char *module, uint32 key2)
+{
 	MemoryContext oldcxt = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
-
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, STEWARD_LOCK_KEY1, key2, 2);
-	if (LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL)
-		return;
 
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(oldcxt);
@@ -52,7 +104,7 @@ steward_lock_module(const char *module)
 		snprintf(timeout, sizeof(timeout), "%d", steward_migration_lock_timeout);
 		(void) set_config_option("lock_timeout", timeout, PGC_USERSET, PGC_S_SESSION,
 								 GUC_ACTION_SAVE, true, 0, false);
-		(void) LockAcquire(&tag, ExclusiveLock, false, false);
+		(void) LockAcquire(tag, ExclusiveLock, false, false);
 		AtEOXact_GUC(true, nestlevel);
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcxt);
@@ -79,4 +131,29 @@ steward_lock_module(const char *module)
 				 errhint("Wait for that migration to finish, or raise steward.migration_lock_timeout.")));
 	}
 	PG_END_TRY();
+}
+
+/*
+ * Take the module's lock, waiting at most steward.migration_lock_timeout.
+ * A transaction that reads with one snapshot throughout must neither wait
+ * (refused at once) nor go on when another runner committed after its
+ * snapshot was taken.
+ */
+void
+steward_lock_module(const char *module)
+{
+	uint32		key2 = DatumGetUInt32(hash_any((const unsigned char *) module, strlen(module)));
+	LOCKTAG		tag;
+	LockAcquireResult res;
+
+	refuse_nested_call(module);
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, STEWARD_LOCK_KEY1, key2, 2);
+	res = LockAcquire(&tag, ExclusiveLock, false, true);
+	if (res == LOCKACQUIRE_NOT_AVAIL && IsolationUsesXactSnapshot())
+		snapshot_error(module, steward_lock_holder(STEWARD_LOCK_KEY1, key2));
+	if (res == LOCKACQUIRE_NOT_AVAIL)
+		wait_for_lock(&tag, module, key2);
+	else if (res == LOCKACQUIRE_OK && IsolationUsesXactSnapshot() &&
+			 steward_module_changed_unseen(module))
+		snapshot_error(module, NULL);
 }

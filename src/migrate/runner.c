@@ -37,9 +37,19 @@
 int			steward_migration_lock_timeout = 30000;
 int			steward_ddl_lock_timeout = 5000;
 
-/* Module and version of the migration whose SQL runs now, or NULL. */
-static const char *current_module = NULL;
-static const char *current_version = NULL;
+/*
+ * The migrations whose SQL runs now, innermost first: a migration's SQL may
+ * run another module's migrations, and each level must know every module
+ * that is in the middle of one (steward_migration_running).
+ */
+typedef struct RunningMigration
+{
+	const char *module;
+	const char *version;
+	struct RunningMigration *outer;
+} RunningMigration;
+
+static RunningMigration *running = NULL;
 
 /* Who listens to runs (drift's fingerprints); a copy, zeroed when none. */
 static StewardMigrationListener listener;
@@ -86,13 +96,29 @@ typedef struct PlanStep
 const char *
 steward_migration_module(void)
 {
-	return current_module;
+	return running ? running->module : NULL;
 }
 
 const char *
 steward_migration_version(void)
 {
-	return current_version;
+	return running ? running->version : NULL;
+}
+
+/*
+ * The version of module whose migration SQL is running now in this
+ * backend, at any nesting level, or NULL: the module lock refuses to let
+ * that SQL change the module under the run that records it.
+ */
+const char *
+steward_migration_running(const char *module)
+{
+	RunningMigration *r;
+
+	for (r = running; r != NULL; r = r->outer)
+		if (strcmp(r->module, module) == 0)
+			return r->version;
+	return NULL;
 }
 
 /*
@@ -552,7 +578,10 @@ truncate_context(char *context)
 /*
  * Run one migration's SQL as the calling role with lock_timeout set from
  * steward.ddl_lock_timeout; return its duration in ms.  An error is raised
- * again naming module and version.
+ * again naming module and version.  While the SQL runs, this migration is
+ * the innermost running one (what capture and audit record, and what the
+ * module lock refuses to let the SQL change); the outer one is restored
+ * afterwards, also on error.
  */
 static double
 run_sql(const char *module, const char *version, bool up, const char *sql)
@@ -562,13 +591,13 @@ run_sql(const char *module, const char *version, bool up, const char *sql)
 	instr_time	start;
 	instr_time	duration;
 	MemoryContext oldcxt = CurrentMemoryContext;
+	RunningMigration frame = {module, version, running};
 
 	nestlevel = NewGUCNestLevel();
 	snprintf(timeout, sizeof(timeout), "%d", steward_ddl_lock_timeout);
 	(void) set_config_option("lock_timeout", timeout, PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
-	current_module = module;
-	current_version = version;
+	running = &frame;
 	INSTR_TIME_SET_CURRENT(start);
 	PG_TRY();
 	{
@@ -581,8 +610,7 @@ run_sql(const char *module, const char *version, bool up, const char *sql)
 	{
 		ErrorData  *edata;
 
-		current_module = NULL;
-		current_version = NULL;
+		running = frame.outer;
 		MemoryContextSwitchTo(oldcxt);
 		edata = CopyErrorData();
 		FlushErrorState();
@@ -598,8 +626,7 @@ run_sql(const char *module, const char *version, bool up, const char *sql)
 	PG_END_TRY();
 	INSTR_TIME_SET_CURRENT(duration);
 	INSTR_TIME_SUBTRACT(duration, start);
-	current_module = NULL;
-	current_version = NULL;
+	running = frame.outer;
 	AtEOXact_GUC(true, nestlevel);
 	return INSTR_TIME_GET_MILLISEC(duration);
 }

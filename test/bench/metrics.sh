@@ -2,7 +2,8 @@
 # Benchmark of the query metrics (issue: "at a third of pg_stat_statements'
 # cost").  Side by side in one run:
 #  1. instructions per indexed point SELECT on a single-user backend under
-#     callgrind: no extension, pg_steward (every metric on), pg_stat_statements;
+#     callgrind: no extension, pg_steward (its defaults: every metric on,
+#     steward.normalize_text on, the slow log at 1 s), pg_stat_statements;
 #     per-query cost = (I(2N) - I(N)) / N, so start-up cancels out;
 #  2. pgbench -S, 2 clients, alternating runs: TPS with pg_steward / without;
 #  3. pgbench -S with more clients than cores, pg_stat_activity sampled for
@@ -141,7 +142,8 @@ fi
 
 report=$(
 	echo "benchmark: metrics ($STAMP)"
-	echo "1. instructions per indexed point SELECT, single-user backend under callgrind ($N vs $((2 * N)) queries)"
+	echo "1. instructions per indexed point SELECT, single-user backend under callgrind ($N vs $((2 * N)) queries);"
+	echo "   pg_steward with its defaults: every metric on, steward.normalize_text on"
 	printf '   %-20s %12s %12s\n' side per_query overhead
 	printf '   %-20s %12s %12s\n' none "${per_query[none]}" 0
 	printf '   %-20s %12s %12s\n' pg_steward "${per_query[pg_steward]}" "$ovh_steward"

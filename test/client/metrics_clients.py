@@ -1,16 +1,20 @@
 """Query metrics read through two real drivers (DESIGN.md section 5).
 
 1. psycopg 3 (parametrized statements, executemany) and asyncpg (prepared statements, executemany,
-   a cursor fetched in batches over TCP) each run a known workload as their own role, and one
-   pooled psycopg connection serves 20 roles switching with SET ROLE;
-2. steward.query_metrics has exactly their calls, errors and rows per role and command;
-   steward.table_metrics shows the table; steward.recent_queries shows the statements' text,
-   application_name and client address (hidden from other roles);
+   a cursor fetched in batches over TCP with other statements run between the batches) each run
+   a known workload as their own role; psycopg2 inlines a secret into its statement; one pooled
+   psycopg connection serves 20 roles switching with SET ROLE;
+2. steward.query_metrics has exactly their calls (failed ones included), errors and rows per
+   session user and command -- the pooled connection's statements are its login role's, SET ROLE
+   changes nothing; steward.table_metrics shows the table; steward.recent_queries shows the
+   statements' text with constants as $n (psycopg2's secret never reaches it), application_name
+   and client address (hidden from other roles);
 3. one deliberately failing statement is in steward.error_metrics with its SQLSTATE and in
-   steward.recent_queries with sqlstate set;
-4. steward.prometheus() is valid Prometheus text exposition (checked by the parser below), also
-   with a table name that needs label escaping and with counters of two dropped roles, and its
-   INSERT counters equal query_metrics'.
+   steward.recent_queries with sqlstate and message set;
+4. steward.prometheus() is valid Prometheus text exposition (checked by the parser below: every
+   histogram series has the same complete set of buckets, cumulative, +Inf = _count), also with a
+   table name that needs label escaping and with counters of two dropped roles, and its INSERT
+   counters equal query_metrics'.
 
 The server is shared with the other client tests: everything is filtered on
 datname = current_database() and on this test's own roles.
@@ -23,9 +27,13 @@ import sys
 
 import asyncpg
 import psycopg
+import psycopg2
 
 PS_USER = "steward_c04_psycopg"
 AP_USER = "steward_c04_asyncpg"
+P2_USER = "steward_c04_psycopg2"
+POOL_USER = "steward_c04_pool"
+SECRET = "s3cr3t-token-4242"
 PS_APP = "steward_c04_psycopg_app"
 AP_APP = "steward_c04_asyncpg_app"
 TABLE = "m04_items"
@@ -268,6 +276,10 @@ def check_histogram(name, fam, errors):
             g["count"] = value
         else:
             errors.append(f"line {no}: sample {sample} in histogram {name}")
+    le_sets = {tuple(le for le, _, _ in g["buckets"]) for g in groups.values()}
+    if len(le_sets) > 1:
+        errors.append(f"histogram {name}: its series have {len(le_sets)} different sets of buckets"
+                      f" ({sorted(len(x) for x in le_sets)} buckets); every series needs the same")
     for rest, g in groups.items():
         where = f"histogram {name}{dict(rest)}"
         bs = g["buckets"]
@@ -322,6 +334,9 @@ def self_test_parser():
         "not cumulative": '# TYPE h histogram\nh_bucket{le="0.1"} 2\nh_bucket{le="1"} 1\n'
                           'h_bucket{le="+Inf"} 2\nh_sum 1\nh_count 2\n',
         "+Inf != count": '# TYPE h histogram\nh_bucket{le="+Inf"} 2\nh_sum 1\nh_count 3\n',
+        "different bucket sets": '# TYPE h histogram\nh_bucket{x="a",le="1"} 1\nh_bucket{x="a",le="+Inf"} 1\n'
+                                 'h_sum{x="a"} 1\nh_count{x="a"} 1\nh_bucket{x="b",le="+Inf"} 1\n'
+                                 'h_sum{x="b"} 1\nh_count{x="b"} 1\n',
         "duplicate series": "a 1\na 2\n",
         "no final newline": "a 1",
     }
@@ -356,9 +371,20 @@ def psycopg_workload():
             check(False, "the duplicate INSERT did not fail")
 
 
+def psycopg2_workload():
+    """psycopg2 inlines its parameters into the statement text: a secret is sent as a literal."""
+    conn = psycopg2.connect("", user=P2_USER, application_name="steward_c04_psycopg2_app")
+    conn.autocommit = True
+    cur = conn.cursor()
+    cur.execute(f"SELECT count(*) FROM {TABLE} WHERE name = %s AND qty > %s", (SECRET, 7))
+    assert cur.fetchone() == (0,)
+    conn.close()
+
+
 async def asyncpg_workload():
     """Over TCP: 15 INSERTs (executemany), 10 executions of a prepared SELECT, and one SELECT of
-    500 rows read through a cursor in batches of 100 (inside BEGIN/COMMIT)."""
+    500 rows read through a cursor (a portal of the extended protocol) in batches of 100, with
+    another statement run after each batch while the portal stays open (inside BEGIN/COMMIT)."""
     conn = await asyncpg.connect(host="127.0.0.1", port=int(os.environ["PGPORT"]),
                                  user=AP_USER, database=os.environ["PGDATABASE"],
                                  server_settings={"application_name": AP_APP})
@@ -370,8 +396,10 @@ async def asyncpg_workload():
             assert await stmt.fetchval(i) == f"item {i}"
         n = 0
         async with conn.transaction():
-            async for _ in conn.cursor("SELECT g FROM generate_series(1, 500) g", prefetch=100):
-                n += 1
+            cur = await conn.cursor("SELECT g FROM generate_series(1, 500) g")
+            for _ in range(5):
+                n += len(await cur.fetch(100))
+                assert await conn.fetchval("SELECT 1 AS between_batches") == 1
         assert n == 500, n
     finally:
         await conn.close()
@@ -381,27 +409,17 @@ def main():
     self_test_parser()
     admin = psycopg.connect("", autocommit=True)
     db = admin.execute("SELECT current_database()").fetchone()[0]
-    for role in (PS_USER, AP_USER):
+    for role in (PS_USER, AP_USER, P2_USER, POOL_USER):
         admin.execute(f"DROP ROLE IF EXISTS {role}")
         admin.execute(f"CREATE ROLE {role} LOGIN")
     admin.execute(f"CREATE TABLE {TABLE} (id int PRIMARY KEY, name text NOT NULL, qty int)")
     admin.execute(f"CREATE TABLE {quote_ident(ODD_TABLE)} (id int)")
-    admin.execute(f"GRANT USAGE ON SCHEMA public TO {PS_USER}, {AP_USER}")
-    admin.execute(f"GRANT ALL ON {TABLE}, {quote_ident(ODD_TABLE)} TO {PS_USER}, {AP_USER}")
+    admin.execute(f"GRANT USAGE ON SCHEMA public TO {PS_USER}, {AP_USER}, {P2_USER}")
+    admin.execute(f"GRANT ALL ON {TABLE}, {quote_ident(ODD_TABLE)} TO {PS_USER}, {AP_USER}, {P2_USER}")
 
     psycopg_workload()
     asyncio.run(asyncpg_workload())
-
-    # One pooled connection serving many roles, switching with SET ROLE per
-    # request (as PostgREST does): every role's statements count.
-    for role in TENANTS:
-        admin.execute(f"DROP ROLE IF EXISTS {role}")
-        admin.execute(f"CREATE ROLE {role}")
-    with psycopg.connect("", autocommit=True) as pooled:
-        for i, role in enumerate(TENANTS):
-            pooled.execute(f"SET ROLE {role}")
-            assert pooled.execute("SELECT %s::int", (i,)).fetchone() == (i,)
-            pooled.execute("RESET ROLE")
+    psycopg2_workload()
 
     # Two roles that ran a statement here and were dropped since: their
     # counters remain (username NULL), and the exposition must still be valid.
@@ -420,12 +438,12 @@ def main():
         "SELECT username, command, calls, errors, rows FROM steward.query_metrics"
         " WHERE datname = current_database() AND username IN (%s, %s)", PS_USER, AP_USER)}
     expected = {
-        (PS_USER, "INSERT"): (21, 1, 21),  # 20 + the odd table; the duplicate failed
+        (PS_USER, "INSERT"): (22, 1, 21),  # 20 + the odd table + the duplicate that failed
         (PS_USER, "SELECT"): (10, 0, 10),
         (PS_USER, "UPDATE"): (5, 0, 5),
         (PS_USER, "DELETE"): (1, 0, 3),
         (AP_USER, "INSERT"): (15, 0, 15),
-        (AP_USER, "SELECT"): (11, 0, 510),  # 10 prepared + the 500-row cursor
+        (AP_USER, "SELECT"): (16, 0, 515),  # 10 prepared + the 500-row cursor + 5 between batches
         (AP_USER, "UTILITY"): (2, 0, 0),  # BEGIN, COMMIT
     }
     for key, want in expected.items():
@@ -433,14 +451,6 @@ def main():
               f"query_metrics {key}: (calls, errors, rows) = {metrics.get(key)}, expected {want}")
     check(set(metrics) == set(expected),
           f"query_metrics has unexpected keys: {sorted(set(metrics) - set(expected))}")
-
-    tenants = dict(q("SELECT username, calls FROM steward.query_metrics"
-                     " WHERE datname = current_database() AND command = 'SELECT'"
-                     " AND username LIKE 'steward\\_c04\\_tenant\\_%%'"))
-    missing = [t for t in TENANTS if tenants.get(t) != 1]
-    check(not missing, f"query_metrics: one SELECT for each of {len(TENANTS)} roles of a pooled"
-                       f" connection using SET ROLE; missing or wrong for {len(missing)}:"
-                       f" {missing[:3]}...")
 
     # The histogram adds up to the calls of this database.
     # (one statement: reading counts as a SELECT once it has finished)
@@ -458,8 +468,8 @@ def main():
         " WHERE datname = current_database() AND schema_name = 'public'"
         " AND table_name IN (%s, %s)", TABLE, ODD_TABLE)}
     expected_tables = {
-        (TABLE, "INSERT"): (35, 35),
-        (TABLE, "SELECT"): (20, 20),
+        (TABLE, "INSERT"): (36, 35),  # the failed INSERT touched it too
+        (TABLE, "SELECT"): (21, 21),  # psycopg 10, asyncpg 10, psycopg2 1
         (TABLE, "UPDATE"): (5, 5),
         (TABLE, "DELETE"): (1, 3),
         (ODD_TABLE, "INSERT"): (1, 1),
@@ -468,8 +478,8 @@ def main():
           f"table_metrics: {sorted(tables.items())}, expected {sorted(expected_tables.items())}")
 
     # recent_queries: the statements' text as the drivers sent it.
-    recent = q("SELECT username, application_name, host(client_addr), command, rows, query, sqlstate"
-               " FROM steward.recent_queries WHERE datname = current_database()"
+    recent = q("SELECT username, application_name, host(client_addr), command, rows, query, sqlstate,"
+               " message FROM steward.recent_queries WHERE datname = current_database()"
                " AND username IN (%s, %s) ORDER BY at", PS_USER, AP_USER)
     ps_insert = f"INSERT INTO {TABLE} (id, name, qty) VALUES ($1, $2, $3)"
     ap_select = f"SELECT name FROM {TABLE} WHERE id = $1"
@@ -487,8 +497,17 @@ def main():
           f"recent_queries: the cursor read in batches of 100 shows rows {cursor_rows}, expected [500]")
     failed = [r for r in recent if r[6] is not None]
     check(len(failed) == 1 and failed[0][0] == PS_USER and failed[0][3] == "INSERT"
-          and failed[0][6] == "23505" and failed[0][5] == ps_insert,
-          f"recent_queries: the failed INSERT with sqlstate 23505: {failed}")
+          and failed[0][6] == "23505" and failed[0][5] == ps_insert
+          and failed[0][7].startswith("duplicate key value violates unique constraint"),
+          f"recent_queries: the failed INSERT with sqlstate 23505 and its message: {failed}")
+    between = [r for r in recent if r[5] == "SELECT $1 AS between_batches"]
+    check(len(between) == 5, f"recent_queries: the 5 statements run between the cursor's batches:"
+                             f" {len(between)}")
+    p2 = q("SELECT query FROM steward.recent_queries WHERE username = %s", P2_USER)
+    p2_text = f"SELECT count(*) FROM {TABLE} WHERE name = $1 AND qty > $2"
+    check(p2 == [(p2_text,)], f"recent_queries: psycopg2's inlined values are kept as $n: {p2}")
+    leaked = q("SELECT count(*) FROM steward.recent_queries WHERE query LIKE %s", f"%{SECRET}%")[0][0]
+    check(leaked == 0, f"recent_queries: psycopg2's inlined secret is in {leaked} ring entries")
 
     # Others' query text and address are hidden from a plain role.
     with psycopg.connect("", user=PS_USER, autocommit=True) as conn:
@@ -497,6 +516,29 @@ def main():
             " WHERE datname = current_database() AND username = %s", (AP_USER,)).fetchall()
         check(seen and all(r[1] == "<insufficient privilege>" and r[2] is None for r in seen),
               f"recent_queries: asyncpg's statements as seen by the psycopg role: {seen[:3]}")
+
+    # One pooled connection serving many roles, switching with SET ROLE per
+    # request (as PostgREST does): the statements are the pool's login
+    # role's, the session user.
+    for role in TENANTS:
+        admin.execute(f"DROP ROLE IF EXISTS {role}")
+        admin.execute(f"CREATE ROLE {role}")
+        admin.execute(f"GRANT {role} TO {POOL_USER}")
+    with psycopg.connect("", user=POOL_USER, autocommit=True) as pooled:
+        for i, role in enumerate(TENANTS):
+            pooled.execute(f"SET ROLE {role}")
+            assert pooled.execute("SELECT %s::int", (i,)).fetchone() == (i,)
+            pooled.execute("RESET ROLE")
+
+    tenants = q("SELECT username, calls FROM steward.query_metrics"
+                " WHERE datname = current_database() AND username LIKE 'steward\\_c04\\_tenant\\_%%'")
+    check(not tenants, f"query_metrics: no statement is counted for the roles a pooled connection"
+                       f" switched to with SET ROLE: {tenants[:3]}")
+    pool = dict(q("SELECT command, calls FROM steward.query_metrics"
+                  " WHERE datname = current_database() AND username = %s", POOL_USER))
+    check(pool == {"SELECT": len(TENANTS), "UTILITY": 2 * len(TENANTS)},
+          f"query_metrics: the pooled connection's {len(TENANTS)} SELECTs and {2 * len(TENANTS)}"
+          f" SET/RESET ROLE are its login role's: {pool}")
 
     # error_metrics: the failure with its SQLSTATE.
     errors = q("SELECT sqlstate, count, last_message FROM steward.error_metrics"
@@ -553,7 +595,8 @@ def main():
 
     admin.execute(f"DROP TABLE {TABLE}, {quote_ident(ODD_TABLE)}")
     admin.execute(f"REVOKE ALL ON SCHEMA public FROM {PS_USER}, {AP_USER}")
-    for role in (PS_USER, AP_USER, *TENANTS):
+    admin.execute(f"REVOKE ALL ON SCHEMA public FROM {P2_USER}")
+    for role in (PS_USER, AP_USER, P2_USER, POOL_USER, *TENANTS):
         admin.execute(f"DROP ROLE {role}")
     admin.close()
 

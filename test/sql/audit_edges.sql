@@ -52,5 +52,36 @@ ROLLBACK;
 INSERT INTO keyed VALUES (2, 'y', 0);
 SELECT row_id FROM steward.audit_log WHERE relid = 'keyed'::regclass ORDER BY id;
 
+-- The writer puts heap tuples into the log directly: a partitioned log
+-- (which has no storage of its own), and a log with INSERT triggers, rules,
+-- CHECK constraints or NOT NULL columns that the direct writes would
+-- bypass, are refused with a clear error.  (Each undone in a transaction.)
+BEGIN;
+ALTER TABLE steward.audit_log RENAME TO audit_log_old;
+CREATE TABLE steward.audit_log (LIKE steward.audit_log_old INCLUDING ALL) PARTITION BY RANGE (id);
+CREATE TABLE steward.audit_log_all PARTITION OF steward.audit_log DEFAULT;
+INSERT INTO keyed VALUES (3, 'z', 0);
+ROLLBACK;
+BEGIN;
+CREATE FUNCTION steward_log_copy() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';
+CREATE TRIGGER copy AFTER INSERT ON steward.audit_log FOR EACH ROW EXECUTE FUNCTION steward_log_copy();
+INSERT INTO keyed VALUES (3, 'z', 0);
+ROLLBACK;
+BEGIN;
+CREATE RULE notify AS ON INSERT TO steward.audit_log DO ALSO NOTIFY audit;
+INSERT INTO keyed VALUES (3, 'z', 0);
+ROLLBACK;
+BEGIN;
+ALTER TABLE steward.audit_log ADD CONSTRAINT ck_audit_log_row_id CHECK (row_id <> '') NOT VALID;
+INSERT INTO keyed VALUES (3, 'z', 0);
+ROLLBACK;
+BEGIN;
+DELETE FROM steward.audit_log WHERE client_addr IS NULL;
+ALTER TABLE steward.audit_log ALTER COLUMN client_addr SET NOT NULL;
+INSERT INTO keyed VALUES (3, 'z', 0);
+ROLLBACK;
+INSERT INTO keyed VALUES (3, 'z', 0);
+SELECT row_id FROM steward.audit_log WHERE relid = 'keyed'::regclass ORDER BY id;
+
 DROP TABLE keyed, moves, scratch;
 DROP FUNCTION skip_id_2();

@@ -80,6 +80,29 @@ SELECT steward.enable_audit('acc', exclude_columns => ARRAY['nope']);
 CREATE VIEW acc_view AS SELECT * FROM acc;
 SELECT steward.enable_audit('acc_view');
 SELECT steward.enable_audit(NULL);
+-- A regclass that names no table (0, a dropped table), a view, a sequence,
+-- the log itself: clear errors (shown with their SQLSTATE), not a syntax
+-- error from the CREATE TRIGGER.
+CREATE FUNCTION audit_call(call text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+	EXECUTE call;
+	RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+	RETURN SQLSTATE || ': ' || regexp_replace(SQLERRM, 'OID \d+', 'OID <oid>');
+END
+$$;
+CREATE TABLE dropped_soon (id int);
+SELECT 'dropped_soon'::regclass::oid AS dropped_oid \gset
+DROP TABLE dropped_soon;
+SELECT what, audit_call(call) AS outcome FROM (VALUES
+	('enable_audit(0)', 'SELECT steward.enable_audit(0)'),
+	('disable_audit(0)', 'SELECT steward.disable_audit(0)'),
+	('enable_audit(a dropped table)', 'SELECT steward.enable_audit(' || :dropped_oid || ')'),
+	('disable_audit(a dropped table)', 'SELECT steward.disable_audit(' || :dropped_oid || ')'),
+	('enable_audit(a view)', 'SELECT steward.enable_audit(''acc_view'')'),
+	('enable_audit(a sequence)', 'SELECT steward.enable_audit(''steward.audit_log_id_seq'')'),
+	('enable_audit(the log)', 'SELECT steward.enable_audit(''steward.audit_log'')')) AS c(what, call);
+DROP FUNCTION audit_call(text);
 CREATE TRIGGER wrong AFTER INSERT ON nopk FOR EACH ROW EXECUTE FUNCTION steward.audit_trigger();
 INSERT INTO nopk VALUES (3);
 DROP TRIGGER wrong ON nopk;

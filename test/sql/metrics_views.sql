@@ -16,7 +16,8 @@ SELECT 1 / (v - v) FROM m_items;
 INSERT INTO m_items VALUES (1, 0);
 SELECT no_such_column FROM m_items;
 
--- Per command: calls, errors, rows (SELECTs also count the queries below).
+-- Per command: calls (failed ones included), errors, rows (SELECTs also
+-- count the queries below).
 SELECT command, calls, errors, rows, total_ms > 0 AS timed, min_ms <= max_ms AS min_le_max,
        p50_ms <= p95_ms AND p95_ms <= p99_ms AS percentiles_ordered, mean_ms * calls - total_ms < 0.001 AS mean_ok
   FROM steward.query_metrics
@@ -28,14 +29,15 @@ SELECT table_name, command, calls, rows FROM steward.table_metrics
 -- Errors by SQLSTATE, parse errors included.
 SELECT sqlstate, count, last_message FROM steward.error_metrics
  WHERE datname = current_database() ORDER BY sqlstate;
--- The ring of recent statements, with sqlstate for the failures.
-SELECT command, rows, sqlstate, query FROM steward.recent_queries
+-- The ring of recent statements, constants as $n, with sqlstate and
+-- message for the failures.
+SELECT command, rows, sqlstate, query, message FROM steward.recent_queries
  WHERE datname = current_database() AND query LIKE '%m\_items%' ORDER BY at;
 -- The histogram adds up to the calls.
 SELECT sum(count) AS inserts_in_histogram FROM steward.latency_histogram
  WHERE datname = current_database() AND command = 'INSERT';
 SELECT tables_tracked >= 2 AS tables_tracked, tables_dropped, memory_bytes > 0 AS has_memory,
-       max_tables, trace_size, max_query_length FROM steward.metrics_info();
+       max_tables, trace_size, max_query_length FROM steward.metrics_info;
 
 -- Slow statements above steward.slow_query_ms.
 SET steward.slow_query_ms = 40;
@@ -66,21 +68,24 @@ SELECT 1 AS long_query_padding /* xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 SELECT length(query) AS kept_bytes FROM steward.recent_queries WHERE query LIKE '%long_query_padding%';
 
 -- Privacy: other users' query text and address are hidden from a plain role;
--- members of pg_read_all_stats and the statement's own user see them.
+-- members of pg_read_all_stats and the statement's own (session) user see
+-- them.  (metrics_privacy covers every view and the attribution rules.)
 CREATE ROLE m_plain;
 CREATE ROLE m_stats IN ROLE pg_read_all_stats;
 GRANT SELECT ON m_items TO m_plain, m_stats;
-SET ROLE m_plain;
+SET SESSION AUTHORIZATION m_plain;
 SELECT count(*) FROM m_items WHERE v > 1;
-SELECT username, query FROM steward.recent_queries
- WHERE query LIKE 'SELECT count(*) FROM m_items WHERE v > 1%' OR query LIKE 'SELECT m_fill()%' ORDER BY at;
-RESET ROLE;
-SET ROLE m_stats;
-SELECT username, query FROM steward.recent_queries
- WHERE query LIKE 'SELECT count(*) FROM m_items WHERE v > 1%' OR query LIKE 'SELECT m_fill()%' ORDER BY at;
+SELECT query FROM steward.recent_queries WHERE username = 'm_plain' ORDER BY at;
+SELECT username = session_user AS own, bool_and(query = '<insufficient privilege>') AS all_hidden,
+       bool_or(query = '<insufficient privilege>') AS any_hidden
+  FROM steward.recent_queries GROUP BY 1 ORDER BY 1;
+RESET SESSION AUTHORIZATION;
+SET SESSION AUTHORIZATION m_stats;
+SELECT username = 'm_plain' AS m_plain, bool_or(query = '<insufficient privilege>') AS any_hidden
+  FROM steward.recent_queries GROUP BY 1 ORDER BY 1;
 -- reset_metrics is not executable by PUBLIC
 SELECT steward.reset_metrics();
-RESET ROLE;
+RESET SESSION AUTHORIZATION;
 
 -- Prometheus text exposition.
 SELECT line FROM regexp_split_to_table(steward.prometheus(), E'\n') AS line

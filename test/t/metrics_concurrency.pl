@@ -4,11 +4,17 @@
 # query_metrics, table_metrics and latency_histogram show 8 x 500 of each,
 # nothing lost or counted twice.
 #
-# While the load runs, a sampler session reads pg_stat_activity (and
-# steward.query_metrics, so readers run concurrently with the writers)
-# every ~50 ms: no backend may ever wait on the metrics LWLock (wait_event
-# 'pg_steward') -- the hot path takes no shared lock -- and the INSERT count
-# seen by a reader never goes down.
+# Every loader statement is a slow one (steward.slow_query_ms = 0 for the
+# role), so every statement also goes into the ring of slow statements.
+# While the load runs, a reader reads steward.prometheus() and
+# steward.table_metrics in a tight loop, and a sampler session reads
+# pg_stat_activity (and steward.query_metrics) every ~50 ms: no backend may
+# ever wait on the metrics LWLock (wait_event 'pg_steward') -- the hot path
+# takes no lock shared by all backends, slow statements included, and
+# readers hold the metrics lock only to copy, never while they merge --
+# and the INSERT count seen by a reader never goes down.  Waits on a
+# backend's own slot lock (a writer waiting for a reader's copy of its
+# slot, 'pg_steward_slot') are reported.
 #
 # Then connection churn (pgbench -C): backends exiting fold their counters
 # into the totals while a reader reads in a tight loop; the count it sees
@@ -33,6 +39,7 @@ $node->safe_psql(
 	'postgres', q{
 	CREATE EXTENSION pg_steward;
 	CREATE ROLE loader LOGIN;
+	ALTER ROLE loader SET steward.slow_query_ms = 0;
 	CREATE DATABASE load OWNER loader;
 });
 $node->safe_psql(
@@ -47,7 +54,7 @@ my $tmp = PostgreSQL::Test::Utils::tempdir;
 # come and all go (at most 60 s), then one summary line.
 my $sampler_sql = q{
 CREATE TEMP TABLE samples (i int, loaders int, active int, steward_waits int,
-						   lwlock_waits int, events text, inserts bigint);
+						   slot_waits int, lwlock_waits int, events text, inserts bigint);
 DO $$
 DECLARE
 	seen boolean := false;
@@ -60,6 +67,7 @@ BEGIN
 				   count(*) FILTER (WHERE usename = 'loader'),
 				   count(*) FILTER (WHERE usename = 'loader' AND state = 'active'),
 				   count(*) FILTER (WHERE wait_event = 'pg_steward'),
+				   count(*) FILTER (WHERE wait_event = 'pg_steward_slot'),
 				   count(*) FILTER (WHERE usename = 'loader' AND wait_event_type = 'LWLock'),
 				   string_agg(DISTINCT wait_event_type || ':' || wait_event, ',')
 					 FILTER (WHERE usename = 'loader' AND wait_event IS NOT NULL),
@@ -79,6 +87,7 @@ $$;
 SELECT 'samples=' || count(*)
 	|| ' with_load=' || count(*) FILTER (WHERE active > 0)
 	|| ' steward_waits=' || sum(steward_waits)
+	|| ' slot_waits=' || sum(slot_waits)
 	|| ' loader_lwlock_waits=' || sum(lwlock_waits)
 	|| ' decreases=' || (SELECT count(*) FROM (
 			SELECT inserts < lag(inserts) OVER (ORDER BY i) AS down FROM samples) d WHERE down)
@@ -104,6 +113,44 @@ ok( $node->poll_query_until(
 		  WHERE application_name = 'steward_sampler' AND query LIKE 'DO%'",
 		'1'),
 	'sampler is running');
+
+# The reader: prometheus() and table_metrics in a tight loop while loader
+# backends run (at most 60 s).
+my $reader_loop_file = "$tmp/reader_loop.sql";
+open my $lfh, '>', $reader_loop_file or die "could not write $reader_loop_file: $!";
+print $lfh q{
+DO $$
+DECLARE
+	seen boolean := false;
+	reads int := 0;
+	deadline timestamptz := clock_timestamp() + interval '60 s';
+BEGIN
+	LOOP
+		PERFORM length(steward.prometheus());
+		PERFORM count(*) FROM steward.table_metrics;
+		reads := reads + 1;
+		IF reads % 10 = 0 THEN
+			PERFORM pg_stat_clear_snapshot();
+			IF EXISTS (SELECT FROM pg_stat_activity WHERE usename = 'loader') THEN
+				seen := true;
+			ELSIF seen OR clock_timestamp() > deadline THEN
+				EXIT;
+			END IF;
+		END IF;
+	END LOOP;
+	RAISE NOTICE 'reads=%', reads;
+END
+$$;
+};
+close $lfh;
+my ($loop_out, $loop_err) = ('', '');
+my $reader_loop = IPC::Run::start(
+	[
+		'psql', '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d',
+		$node->connstr('postgres') . ' application_name=steward_reader_loop', '-f', $reader_loop_file
+	],
+	'<', \undef, '>', \$loop_out, '2>', \$loop_err,
+	IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
 
 # The clients: a barrier (start only once all are connected), then the load.
 my @runs;
@@ -146,6 +193,11 @@ for my $i (0 .. $#runs)
 is($failed, 0, 'every client exited 0');
 note(sprintf('%d clients x %d statements in %.1f s', $clients, 2 * $statements, time - $t0));
 
+$reader_loop->finish;
+is($reader_loop->result(0), 0, 'reader loop exited 0') or diag($loop_err);
+my ($loop_reads) = $loop_err =~ /reads=(\d+)/;
+cmp_ok($loop_reads // 0, '>', 0, 'the reader read while the load ran (' . ($loop_reads // 0) . ' reads)');
+
 # The sampler ends once all loader backends have gone.
 $sampler->finish;
 is($sampler->result(0), 0, 'sampler exited 0') or diag($sampler_err);
@@ -154,7 +206,8 @@ diag("pg_stat_activity sampler: $sampler_out");
 my %s = $sampler_out =~ /(\w+)=(\S*)/g;
 cmp_ok($s{samples} // 0, '>', 0, 'sampler took samples');
 cmp_ok($s{with_load} // 0, '>', 0, 'some samples were taken while the load ran');
-is($s{steward_waits}, '0', 'no backend ever waited on the pg_steward LWLock');
+is($s{steward_waits}, '0',
+	'no backend ever waited on the pg_steward LWLock, with every statement slow and a reader in a loop');
 is($s{decreases}, '0', 'the INSERT count seen by a concurrent reader never went down');
 
 # Every counter is exact.

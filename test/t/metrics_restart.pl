@@ -15,8 +15,13 @@
 #     too.
 # (d) The same while the killed backend is in the middle of a statement:
 #     the views work afterwards and their values are consistent.
-# Finally reset_metrics() empties everything, live backends' slots
-# included, and moves since to now; a failure right after it counts.
+# Then reset_metrics() empties everything, live backends' slots included,
+# and moves since to now; a failure right after it counts.
+# (e) Every counter survives a clean restart, statements_dropped (keys
+#     that found no room in the retired totals) included.
+# (f) The save file has a header: a file of another format, PostgreSQL
+#     major, struct layout or steward.max_tables, a damaged or a truncated
+#     one is ignored with a LOG line, never loaded.
 #
 # The workload runs in database "work" (without the extension, so no event
 # triggers run there); the views are read from "postgres", so reading them
@@ -179,9 +184,9 @@ sub crash_backend
 $node->safe_psql('postgres', 'SELECT steward.reset_metrics()');
 run_workload();
 
-is(counts('INSERT'),  '10|1|10', 'INSERT: 10 calls, 1 error, 10 rows');
+is(counts('INSERT'),  '11|1|10', 'INSERT: 11 calls (the failed one included), 1 error, 10 rows');
 is(counts('UPDATE'),  '5|0|7',   'UPDATE: 5 calls, 7 rows');
-is(counts('SELECT'),  '1|1|1',   'SELECT: 1 call, 1 run-time error, 1 row');
+is(counts('SELECT'),  '2|1|1',   'SELECT: 2 calls, 1 run-time error, 1 row');
 is(counts('UTILITY'), '3|0|0',   'UTILITY: DROP and 2 CREATE TABLE');
 # Table names are resolved only in the current database: look up the oids
 # in "work", in a session that steward.metrics = off keeps out of the counts.
@@ -192,21 +197,21 @@ my %relid;
 	  $node->safe_psql('work',
 		"SELECT relname, oid FROM pg_class WHERE relname IN ('w_one', 'w_two')");
 }
-is(counts('SELECT'), '1|1|1', 'a session with steward.metrics = off is not counted');
+is(counts('SELECT'), '2|1|1', 'a session with steward.metrics = off is not counted');
 is( $node->safe_psql(
 		'postgres', qq{
 		SELECT string_agg(t, ' ' ORDER BY t) FROM (
 			SELECT CASE relid WHEN $relid{w_one} THEN 'w_one' WHEN $relid{w_two} THEN 'w_two'
 					ELSE relid::text END || ':' || command || ':' || calls || ':' || rows AS t
 			  FROM steward.table_metrics WHERE datname = 'work') s}),
-	'w_one:INSERT:7:7 w_one:SELECT:1:1 w_one:UPDATE:4:4 w_two:INSERT:3:3 w_two:SELECT:1:1 w_two:UPDATE:1:3',
+	'w_one:INSERT:8:7 w_one:SELECT:2:1 w_one:UPDATE:4:4 w_two:INSERT:3:3 w_two:SELECT:1:1 w_two:UPDATE:1:3',
 	'table_metrics: calls and rows per table and command');
 is( $node->safe_psql(
 		'postgres',
 		"SELECT string_agg(command || ':' || n, ' ' ORDER BY command) FROM (
 			SELECT command, sum(count) AS n FROM steward.latency_histogram
 			 WHERE datname = 'work' GROUP BY command) h"),
-	'INSERT:10 SELECT:1 UPDATE:5 UTILITY:3',
+	'INSERT:11 SELECT:2 UPDATE:5 UTILITY:3',
 	'latency_histogram adds up to the calls');
 is( $node->safe_psql(
 		'postgres',
@@ -259,7 +264,7 @@ is( $node->safe_psql(
 		"SELECT count FROM steward.error_metrics WHERE datname = 'work' AND sqlstate = '23505'"),
 	'2',
 	'unique violation as the first statement of a session is in error_metrics');
-is(counts('INSERT'), '10|2|10',
+is(counts('INSERT'), '12|2|10',
 	'INSERT failing as the first statement of a session counts in query_metrics.errors');
 # ... and a command's failure counts in its errors even when the session
 # has not run that command successfully before.
@@ -268,7 +273,7 @@ is(session_query($s1, 'SELECT count(*) FROM w_two'), '2', 'session ran a SELECT'
 session_query($s1, 'UPDATE w_one SET id = 2 WHERE id = 1');
 like($s1->{err}, qr/ERROR:  duplicate key value/, 'its first UPDATE failed');
 end_session($s1);
-is(counts('UPDATE'), '5|1|7',
+is(counts('UPDATE'), '6|1|7',
 	'UPDATE failing in a session without an earlier UPDATE counts in query_metrics.errors');
 
 # ---------------------------------------------------------------------------
@@ -295,7 +300,7 @@ ok($node->poll_query_until('postgres', 'SHOW steward.save', 'on'),
 # (c) crash of an idle backend: counters start from zero
 # ---------------------------------------------------------------------------
 run_workload();
-is(counts('INSERT'), '10|1|10', 'crash: workload counted before the crash');
+is(counts('INSERT'), '11|1|10', 'crash: workload counted before the crash');
 my $s   = start_session('work');
 my $pid = session_query($s, 'SELECT pg_backend_pid()');
 like($pid, qr/^\d+$/, 'crash: idle backend started');
@@ -323,7 +328,7 @@ is(rows_for_work(), '0|0|0|0', 'crash then clean restart: still zero');
 # statistics do)
 # ---------------------------------------------------------------------------
 run_workload();
-is(counts('INSERT'), '10|1|10', 'immediate: workload counted before the shutdown');
+is(counts('INSERT'), '11|1|10', 'immediate: workload counted before the shutdown');
 $since_before = since();
 my $log_offset = -s $node->logfile;
 $node->stop('immediate');
@@ -382,7 +387,7 @@ is( $node->safe_psql(
 	'the interrupted statement is not in recent_queries');
 # Run something and check the values are sane.
 run_workload();
-is(counts('INSERT'), '10|1|10', 'after the crash: a workload counts exactly');
+is(counts('INSERT'), '11|1|10', 'after the crash: a workload counts exactly');
 is( $node->safe_psql(
 		'postgres', q{
 		SELECT count(*) FROM steward.query_metrics
@@ -456,6 +461,123 @@ is(counts('UPDATE'), '1|0|1', 'reset: a live backend counts from zero afterwards
 end_session($s);
 is(counts('UPDATE'), '1|0|1', 'reset: ... also once it has exited');
 is(counts('SELECT'), '', 'reset: its SELECT from before the reset is gone');
+
+# ---------------------------------------------------------------------------
+# (e) every counter survives a clean restart, those of what did not fit
+# included: 540 (user, command) keys retired into totals with room for 512
+# leave 28 statements in metrics_info.statements_dropped
+# ---------------------------------------------------------------------------
+$node->safe_psql('postgres', 'SELECT steward.reset_metrics()');
+$node->safe_psql('work', 'CREATE TABLE k (x int)');
+for my $session (1 .. 9)
+{
+	my $sql = '';
+	for my $r (1 .. 10)
+	{
+		my $role = "k_${session}_$r";
+		$node->safe_psql('postgres', "CREATE ROLE $role");
+		$node->safe_psql('work', "GRANT ALL ON k TO $role");
+		$sql .= qq{SET SESSION AUTHORIZATION $role;
+SELECT 1;
+INSERT INTO k VALUES (1);
+UPDATE k SET x = 2 WHERE false;
+DELETE FROM k WHERE false;
+MERGE INTO k USING (SELECT 1 AS y) s ON false WHEN NOT MATCHED THEN INSERT VALUES (1);
+RESET SESSION AUTHORIZATION;
+};
+	}
+	$node->safe_psql('work', $sql);
+}
+ok( $node->poll_query_until(
+		'postgres', "SELECT count(*) FROM pg_stat_activity WHERE datname = 'work'", '0'),
+	'dropped keys: every session has exited (retired its slot)');
+my $info_sql = 'SELECT statements_dropped || \'|\' || statements_untraced || \'|\' || tables_dropped
+				  || \'|\' || statements_traced FROM steward.metrics_info';
+my ($dropped, $untraced, $tables_dropped, $traced) = split /\|/, $node->safe_psql('postgres', $info_sql);
+# Which keys find room depends on the order the backends exited in; at
+# least the 28 keys of one statement each beyond the 512 are dropped.
+cmp_ok($dropped, '>=', 28, "dropped keys: 540 keys into room for 512 leave statements dropped ($dropped)");
+$before = snapshot();
+$node->restart;
+my ($dropped2, $untraced2, $tables_dropped2, $traced2) =
+  split /\|/, $node->safe_psql('postgres', $info_sql);
+is("$dropped2|$untraced2|$tables_dropped2", "$dropped|$untraced|$tables_dropped",
+	'dropped keys: statements_dropped, statements_untraced and tables_dropped survive a clean restart');
+ok($traced2 > $traced && $traced2 <= $traced + 5,
+	"dropped keys: statements_traced survives a clean restart ($traced, then $traced2)");
+is(snapshot(), $before, 'dropped keys: every counter of "work" is identical after the restart');
+
+# ---------------------------------------------------------------------------
+# (f) the save file carries a header; a file that does not match this
+# server (another file format or PostgreSQL major, another layout, another
+# steward.max_tables) or whose contents are damaged is ignored, with a LOG
+# line, instead of being loaded
+# ---------------------------------------------------------------------------
+# Stop cleanly, let change_file alter the file, start, and check what was
+# loaded and logged.
+sub restart_with_file
+{
+	my ($what, $change_file, $log_re) = @_;
+	$node->stop;
+	ok(-e $stat_file, "$what: the clean stop wrote the file");
+	$change_file->();
+	my $log_offset = -s $node->logfile;
+	$node->start;
+	ok($node->log_contains($log_re, $log_offset), "$what: the start logs that the file is ignored");
+	is(rows_for_work(), '0|0|0|0', "$what: nothing of the file is loaded");
+	ok(!-e $stat_file, "$what: the file is removed");
+}
+
+# Overwrite bytes of the file at an offset.
+sub patch_file
+{
+	my ($offset, $bytes) = @_;
+	open my $fh, '+<:raw', $stat_file or die "open $stat_file: $!";
+	seek $fh, $offset, 0;
+	print $fh $bytes;
+	close $fh;
+}
+
+run_workload();
+restart_with_file(
+	'another file format',
+	sub { patch_file(4, pack('L', 999)) },
+	qr/LOG:  ignoring pg_steward metrics file "pg_stat\/pg_steward.stat" written by another server layout\n.*DETAIL:  Its file format is 999, this server's is 2\./
+);
+run_workload();
+restart_with_file(
+	'another PostgreSQL major',
+	sub { patch_file(8, pack('L', 14)) },
+	qr/DETAIL:  Its PostgreSQL major version is 14, this server's is \d+\./);
+run_workload();
+restart_with_file(
+	'another struct layout',
+	sub { patch_file(20, pack('L', 7)) },
+	qr/DETAIL:  Its query counters size is 7, this server's is \d+\./);
+run_workload();
+restart_with_file(
+	'damaged contents',
+	sub {
+		my $size = -s $stat_file;
+		patch_file($size - 3, 'xyz');
+	},
+	qr/LOG:  ignoring damaged pg_steward metrics file "pg_stat\/pg_steward.stat"/);
+run_workload();
+restart_with_file(
+	'a truncated file',
+	sub { truncate $stat_file, 10 or die "truncate: $!" },
+	qr/DETAIL:  Its header size is 10, this server's is \d+\./);
+# steward.max_tables shapes the file: a server with another one ignores it.
+run_workload();
+restart_with_file(
+	'another steward.max_tables',
+	sub { $node->append_conf('postgresql.conf', 'steward.max_tables = 500') },
+	qr/DETAIL:  Its steward.max_tables is 1000, this server's is 500\./);
+# and a server with the same settings reads it again
+run_workload();
+$before = snapshot();
+$node->restart;
+is(snapshot(), $before, 'same layout and settings: the file is read back');
 
 $node->stop;
 done_testing();

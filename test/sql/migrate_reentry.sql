@@ -1,0 +1,72 @@
+-- A migration's SQL calling steward's functions on its own module.  The run
+-- around it records the step after the SQL returns, so a nested call that
+-- changes the module would leave the catalog and the run's report
+-- contradicting each other (e.g. upgrade() reporting version 2 applied
+-- while status() says pending).  Every such call is refused; the error is
+-- the migration's failure, with the original SQLSTATE (55006).
+\set VERBOSITY terse
+SELECT steward.define_module('re', 'public');
+SELECT steward.register('re', '1', 'CREATE TABLE re_t (v text)', 'DROP TABLE re_t');
+SELECT version FROM steward.upgrade('re');
+SELECT steward.register('re', '2', $$SELECT * FROM steward.downgrade('re')$$, 'SELECT 1');
+\set VERBOSITY default
+SELECT version FROM steward.upgrade('re');
+\set VERBOSITY terse
+SELECT version, state FROM steward.status('re');
+
+-- Each function that changes a module, called from version 2's SQL.
+-- (re_try shows the start of the nested error, which the migration's
+-- error carries in its detail.)
+CREATE FUNCTION re_try(call text) RETURNS text LANGUAGE plpgsql AS $f$
+DECLARE
+	detail text;
+BEGIN
+	PERFORM steward.register('re', '2', call, 'SELECT 1');
+	PERFORM steward.upgrade('re');
+	RETURN 'applied';
+EXCEPTION WHEN object_in_use THEN
+	GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
+	RETURN split_part(detail, ': ', 1);
+END
+$f$;
+SELECT call, re_try(call) AS outcome FROM (VALUES
+	($$SELECT * FROM steward.upgrade('re')$$),
+	($$SELECT * FROM steward.downgrade('re', 'base')$$),
+	($$SELECT steward.migrate('re', '3', 'SELECT 1')$$),
+	($$SELECT steward.stamp('re', 'base')$$),
+	($$SELECT steward.repair('re', '1', 'why')$$),
+	($$SELECT steward.register('re', '3', 'SELECT 1')$$),
+	($$SELECT steward.define_module('re', 'public')$$),
+	($$SELECT * FROM steward.dry_run('re')$$)) AS c(call);
+SELECT version, state FROM steward.status('re');
+-- Reading is fine: plan, status, current.
+SELECT re_try($$SELECT count(*) FROM steward.plan('re'), steward.status('re'), steward.current('re')$$);
+SELECT version, state FROM steward.status('re');
+
+-- A nested call reaches the module at any depth: 3 runs a migration of
+-- module re_inner, whose SQL calls back into re.
+SELECT steward.define_module('re_inner', 'public');
+SELECT steward.register('re_inner', '1', $$SELECT * FROM steward.upgrade('re')$$);
+SELECT steward.register('re', '3', $$SELECT * FROM steward.upgrade('re_inner')$$);
+\set VERBOSITY default
+SELECT version FROM steward.upgrade('re');
+\set VERBOSITY terse
+SELECT module, version, state FROM steward.status() WHERE module LIKE 're%' ORDER BY 1, 2;
+
+-- Another module is fine, and after its run the outer migration is still
+-- the one recorded for what its SQL does next (DDL capture here).
+SELECT steward.register('re_inner', '1', 'CREATE TABLE re_inner_t (v text)');
+SELECT steward.register('re', '3',
+	$$SELECT * FROM steward.upgrade('re_inner'); CREATE TABLE re_after (v text)$$);
+SELECT version FROM steward.upgrade('re');
+SELECT module, version, state FROM steward.status() WHERE module LIKE 're%' ORDER BY 1, 2;
+SELECT object_identity, module, version FROM steward.ddl_log
+ WHERE command_tag = 'CREATE TABLE' AND object_identity IN ('public.re_inner_t', 'public.re_after')
+ ORDER BY id;
+
+DROP FUNCTION re_try(text);
+DROP TABLE re_t, re_inner_t, re_after;
+DELETE FROM steward.migration_events WHERE module LIKE 're%';
+DELETE FROM steward.migrations WHERE module LIKE 're%';
+DELETE FROM steward.migration_scripts WHERE module LIKE 're%';
+DELETE FROM steward.modules WHERE module LIKE 're%';
