@@ -153,4 +153,10 @@ steward_my_backend_index(void)
 #define steward_jumble_loc_squashed(js, i)	((void) (js), (void) (i), false)
 #endif
 
+/*
+ * The major version this library was built for, times 100 (1500 for 15,
+ * 1800 for 18), recorded where a file must not be read by another major.
+ */
+#define STEWARD_BUILT_FOR_PG	(PG_VERSION_NUM / 100)
+
 #endif							/* STEWARD_COMPAT_H */

@@ -473,7 +473,7 @@ stat_header(StewardStatHeader *h)
 	memset(h, 0, sizeof(*h));
 	h->magic = STEWARD_STAT_MAGIC;
 	h->format = STEWARD_STAT_FORMAT;
-	h->pg_major = PG_VERSION_NUM / 100;
+	h->pg_major = STEWARD_BUILT_FOR_PG;
 	h->header_size = sizeof(StewardStatHeader);
 	h->totals_size = sizeof(StewardStatTotals);
 	h->query_counters_size = sizeof(StewardQueryCounters);
