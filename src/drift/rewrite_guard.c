@@ -314,6 +314,26 @@ repack_risk(const GuardTable *t, const char *cause)
 }
 
 /*
+ * CLUSTER and VACUUM FULL of one table (a partitioned one: all its
+ * partitions) write it anew under ACCESS EXCLUSIVE: refuse it when the
+ * tables are over the limit, with the online-rebuild hint.  relid is
+ * already locked as the statement locks it.
+ */
+static void
+judge_repack(Oid relid, const char *query, const char *what, const char *cause)
+{
+	int64		bytes;
+	GuardTable	t;
+
+	bytes = tables_bytes(statement_tables(relid, get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE,
+										  AccessShareLock));
+	if (!over_limit(bytes))
+		return;
+	guard_table_init(&t, relid, query);
+	refuse(what, &t, repack_risk(&t, cause), bytes, AccessExclusiveLock);
+}
+
+/*
  * CLUSTER of one table (a partitioned one: each partition) rewrites it
  * under ACCESS EXCLUSIVE; locked with the permission callback CLUSTER
  * uses.  CLUSTER without a table (every clustered table) is not judged.
@@ -322,20 +342,12 @@ static void
 judge_cluster(ClusterStmt *stmt, const char *query)
 {
 	Oid			relid;
-	int64		bytes;
-	GuardTable	t;
 
 	if (stmt->relation == NULL)
 		return;
 	relid = RangeVarGetRelidExtended(stmt->relation, AccessExclusiveLock, 0,
 									 steward_rangevar_callback_maintains, NULL);
-	bytes = tables_bytes(statement_tables(relid, get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE,
-										  AccessShareLock));
-	if (!over_limit(bytes))
-		return;
-	guard_table_init(&t, relid, query);
-	refuse("CLUSTER", &t, repack_risk(&t, "CLUSTER writes the table anew in index order."),
-		   bytes, AccessExclusiveLock);
+	judge_repack(relid, query, "CLUSTER", "CLUSTER writes the table anew in index order.");
 }
 
 /*
@@ -373,21 +385,12 @@ judge_vacuum_full(VacuumStmt *stmt, const char *query)
 	{
 		VacuumRelation *vrel = lfirst_node(VacuumRelation, lc);
 		Oid			relid;
-		int64		bytes;
-		GuardTable	t;
 
 		if (vrel->relation == NULL)
 			continue;
 		relid = RangeVarGetRelidExtended(vrel->relation, AccessShareLock, RVR_MISSING_OK, NULL, NULL);
-		if (!OidIsValid(relid))
-			continue;
-		bytes = tables_bytes(statement_tables(relid, get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE,
-											  AccessShareLock));
-		if (!over_limit(bytes))
-			continue;
-		guard_table_init(&t, relid, query);
-		refuse("VACUUM FULL", &t, repack_risk(&t, "VACUUM FULL writes the table anew."),
-			   bytes, AccessExclusiveLock);
+		if (OidIsValid(relid))
+			judge_repack(relid, query, "VACUUM FULL", "VACUUM FULL writes the table anew.");
 	}
 }
 
