@@ -21,6 +21,16 @@ CREATE FUNCTION steward.version() RETURNS text
 	LANGUAGE C STRICT STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION steward.version() IS 'Version of the loaded pg_steward library';
 
+-- Called first by every steward function written in SQL that changes
+-- something: in a read-only transaction, as every transaction on a hot
+-- standby is, it raises PostgreSQL's read-only error (25006) naming that
+-- function (the C functions make the same check themselves).
+CREATE FUNCTION steward.require_writable(function text) RETURNS void
+	AS 'MODULE_PATHNAME', 'steward_require_writable_sql'
+	LANGUAGE C STRICT VOLATILE;
+COMMENT ON FUNCTION steward.require_writable(text) IS
+	'Raise the read-only error (SQLSTATE 25006) for function when the transaction is read-only (always on a hot standby)';
+
 /* ------------------------------------------------------------------------
  * Migrations (DESIGN.md section 2)
  *
@@ -613,6 +623,7 @@ DECLARE
 	watermark bigint;
 	up text;
 BEGIN
+	PERFORM steward.require_writable('steward.capture()');
 	SELECT m.schema_name INTO schema FROM steward.modules m WHERE m.module = capture.module;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'module "%" is not defined', capture.module
@@ -733,6 +744,7 @@ CREATE FUNCTION steward.manage_schema(schema_name name, table_prefix text DEFAUL
 DECLARE
 	result steward.schema_policies;
 BEGIN
+	PERFORM steward.require_writable('steward.manage_schema()');
 	IF schema_name IS NULL OR schema_name = '' THEN
 		RAISE EXCEPTION 'schema_name must not be empty'
 			USING ERRCODE = 'invalid_parameter_value', HINT = 'Pass the schema to manage.';
@@ -791,6 +803,7 @@ CREATE FUNCTION steward.unmanage_schema(schema_name name) RETURNS boolean
 	LANGUAGE sql SECURITY DEFINER
 	SET search_path = pg_catalog, pg_temp
 	AS $$
+	SELECT steward.require_writable('steward.unmanage_schema()');
 	WITH d AS (DELETE FROM steward.schema_policies p WHERE p.schema_name = $1 RETURNING 1)
 	SELECT count(*) > 0 FROM d
 	$$;
@@ -1145,6 +1158,7 @@ DECLARE
 	r regclass;
 	t text;
 BEGIN
+	PERFORM steward.require_writable('steward.disable_audit()');
 	rel := steward.audit_relation(tbl);
 	IF rel.parent IS NOT NULL THEN
 		RAISE EXCEPTION 'cannot disable auditing of partition % alone', tbl
@@ -1182,6 +1196,7 @@ DECLARE
 	in_tree boolean;
 	t text;
 BEGIN
+	PERFORM steward.require_writable('steward.enable_audit()');
 	rel := steward.audit_relation(tbl);
 	IF mode IS NULL OR mode NOT IN ('full', 'diff') THEN
 		RAISE EXCEPTION 'invalid audit mode "%"', mode USING ERRCODE = 'invalid_parameter_value',
@@ -1255,6 +1270,7 @@ CREATE FUNCTION steward.purge_audit(older_than interval) RETURNS bigint
 	LANGUAGE sql SECURITY DEFINER
 	SET search_path = pg_catalog, pg_temp
 	AS $$
+	SELECT steward.require_writable('steward.purge_audit()');
 	WITH d AS (DELETE FROM steward.audit_log WHERE at < now() - $1 RETURNING 1)
 	SELECT count(*) FROM d
 	$$;

@@ -36,6 +36,16 @@ extern bool steward_preloaded;
 extern void steward_require_preload(const char *feature);
 
 /*
+ * Refuse, with PostgreSQL's read-only error (SQLSTATE 25006), a steward
+ * function that writes (catalogs, user tables, triggers) when the
+ * transaction is read-only, as it always is on a hot standby; and one that
+ * changes only shared memory while the server is in recovery.  function
+ * is what the user called, e.g. "steward.upgrade()".
+ */
+extern void steward_require_writable(const char *function);
+extern void steward_require_primary(const char *function);
+
+/*
  * Each concern's initialiser, defined in that concern and called once from
  * _PG_init in this order.  They are declared here so that common/ needs to
  * include no concern's header.

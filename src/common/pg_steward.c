@@ -4,11 +4,15 @@
  *		Library entry point.  _PG_init only wires the concerns together:
  *		each registers its own settings, hooks and DDL listeners in its
  *		init (declared in common.h, so common/ includes no concern).
+ *		Also the refusals every concern shares: a feature that needs the
+ *		preload, a write in a read-only transaction or on a hot standby.
  *
  *-------------------------------------------------------------------------
  */
 #include "common/common.h"
 
+#include "access/xact.h"
+#include "access/xlog.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
@@ -21,6 +25,7 @@ bool		steward_preloaded = false;
 void		_PG_init(void);
 
 PG_FUNCTION_INFO_V1(steward_version);
+PG_FUNCTION_INFO_V1(steward_require_writable_sql);
 
 /*
  * _PG_init runs both when the library is preloaded (postmaster start) and
@@ -56,6 +61,61 @@ steward_require_preload(const char *feature)
 				 errmsg("%s requires pg_steward to be loaded via shared_preload_libraries",
 						feature),
 				 errhint("Add shared_preload_libraries = 'pg_steward' to postgresql.conf and restart the server.")));
+}
+
+/*
+ * Refuse a function that writes when the transaction is read-only.  It is
+ * called before the function reads its arguments or takes a lock, so that
+ * on a hot standby the error names what the user called, instead of the
+ * first statement that happens to write deep inside it (a catalog INSERT,
+ * or a migration's CREATE TABLE reported as the migration's failure), and
+ * so that a call that would write nothing (an upgrade with nothing pending)
+ * does not seem to work on a server where nothing can.
+ */
+void
+steward_require_writable(const char *function)
+{
+	if (!XactReadOnly)
+		return;
+	if (RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("cannot execute %s in a read-only transaction", function),
+				 errdetail("This server is a hot standby: steward's catalogs, the audit log and the tables migrations change are written on the primary and reach the standby by replication."),
+				 errhint("Run %s on the primary.", function)));
+	ereport(ERROR,
+			(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+			 errmsg("cannot execute %s in a read-only transaction", function),
+			 errhint("Run it in a read-write transaction (not after BEGIN READ ONLY or SET default_transaction_read_only = on).")));
+}
+
+/*
+ * Refuse a function that changes no table, only shared memory (such as
+ * reset_metrics), while the server is in recovery: on a standby every
+ * steward function that changes something refuses, whatever it changes.
+ * Outside recovery a read-only transaction may call it.
+ */
+void
+steward_require_primary(const char *function)
+{
+	if (RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("cannot execute %s during recovery", function),
+				 errdetail("This server is a hot standby: no steward function changes anything on a standby, its query metrics included (they go on counting the standby's own statements)."),
+				 errhint("Reset this server's metrics once it is promoted; steward.reset_metrics() on the primary resets only the primary's.")));
+}
+
+/*
+ * steward.require_writable(function text): steward_require_writable for
+ * the functions written in SQL (manage_schema, enable_audit, capture,
+ * ...), which call it first.
+ */
+Datum
+steward_require_writable_sql(PG_FUNCTION_ARGS)
+{
+	steward_require_writable(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	PG_RETURN_VOID();
 }
 
 /*

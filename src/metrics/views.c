@@ -684,7 +684,8 @@ steward_metrics_info(PG_FUNCTION_ARGS)
  * steward.reset_metrics(): forget everything.  Backends zero their own
  * slots when they next write (the generation moved); readers ignore slots
  * of older generations meanwhile.  A ring entry being written now is left
- * to its writer.
+ * to its writer.  Refused on a hot standby, where no steward function
+ * changes anything (DESIGN.md section 7).
  */
 Datum
 steward_reset_metrics(PG_FUNCTION_ARGS)
@@ -692,6 +693,7 @@ steward_reset_metrics(PG_FUNCTION_ARGS)
 	StewardMetricsShared *m;
 	int			i;
 
+	steward_require_primary("steward.reset_metrics()");
 	steward_metrics_require();
 	m = steward_metrics;
 	LWLockAcquire(m->lock, LW_EXCLUSIVE);

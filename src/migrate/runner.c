@@ -801,10 +801,13 @@ do_register(const char *module, const char *version, const char *up_sql,
 Datum
 steward_define_module(PG_FUNCTION_ARGS)
 {
-	char	   *module = text_arg(fcinfo, 0, "module", false);
-	char	   *description = text_arg(fcinfo, 2, "description", true);
+	char	   *module;
+	char	   *description;
 	char	   *schema;
 
+	steward_require_writable("steward.define_module()");
+	module = text_arg(fcinfo, 0, "module", false);
+	description = text_arg(fcinfo, 2, "description", true);
 	if (PG_ARGISNULL(1))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -829,12 +832,18 @@ steward_define_module(PG_FUNCTION_ARGS)
 Datum
 steward_register(PG_FUNCTION_ARGS)
 {
-	char	   *module = text_arg(fcinfo, 0, "module", false);
-	char	   *version = text_arg(fcinfo, 1, "version", true);
-	char	   *up_sql = text_arg(fcinfo, 2, "up_sql", false);
-	char	   *down_sql = text_arg(fcinfo, 3, "down_sql", true);
-	char	   *description = text_arg(fcinfo, 4, "description", true);
+	char	   *module;
+	char	   *version;
+	char	   *up_sql;
+	char	   *down_sql;
+	char	   *description;
 
+	steward_require_writable("steward.register()");
+	module = text_arg(fcinfo, 0, "module", false);
+	version = text_arg(fcinfo, 1, "version", true);
+	up_sql = text_arg(fcinfo, 2, "up_sql", false);
+	down_sql = text_arg(fcinfo, 3, "down_sql", true);
+	description = text_arg(fcinfo, 4, "description", true);
 	SPI_connect();
 	do_register(module, version, up_sql, down_sql, description,
 				PG_ARGISNULL(5) ? (Datum) 0 : PG_GETARG_DATUM(5), PG_ARGISNULL(5));
@@ -849,12 +858,16 @@ Datum
 steward_upgrade(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	char	   *module = text_arg(fcinfo, 0, "module", false);
-	char	   *target = text_arg(fcinfo, 1, "target", false);
+	char	   *module;
+	char	   *target;
 	bool		ooo = !PG_ARGISNULL(2) && PG_GETARG_BOOL(2);
-	Target		t = parse_target(target);
+	Target		t;
 	ModuleState *st;
 
+	steward_require_writable("steward.upgrade()");
+	module = text_arg(fcinfo, 0, "module", false);
+	target = text_arg(fcinfo, 1, "target", false);
+	t = parse_target(target);
 	InitMaterializedSRF(fcinfo, 0);
 	SPI_connect();
 	st = open_module(module);
@@ -870,11 +883,15 @@ Datum
 steward_downgrade(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	char	   *module = text_arg(fcinfo, 0, "module", false);
-	char	   *target = text_arg(fcinfo, 1, "target", false);
-	Target		t = parse_target(target);
+	char	   *module;
+	char	   *target;
+	Target		t;
 	ModuleState *st;
 
+	steward_require_writable("steward.downgrade()");
+	module = text_arg(fcinfo, 0, "module", false);
+	target = text_arg(fcinfo, 1, "target", false);
+	t = parse_target(target);
 	InitMaterializedSRF(fcinfo, 0);
 	SPI_connect();
 	st = open_module(module);
@@ -890,17 +907,23 @@ steward_downgrade(PG_FUNCTION_ARGS)
 Datum
 steward_migrate(PG_FUNCTION_ARGS)
 {
-	char	   *module = text_arg(fcinfo, 0, "module", false);
-	char	   *version = text_arg(fcinfo, 1, "version", true);
-	char	   *up_sql = text_arg(fcinfo, 2, "up_sql", false);
-	char	   *down_sql = text_arg(fcinfo, 3, "down_sql", true);
-	char	   *description = text_arg(fcinfo, 4, "description", true);
+	char	   *module;
+	char	   *version;
+	char	   *up_sql;
+	char	   *down_sql;
+	char	   *description;
 	bool		ooo = !PG_ARGISNULL(5) && PG_GETARG_BOOL(5);
 	ModuleState *st;
 	MigStep    *s;
 	Target		t;
 	const char *result = "skipped";
 
+	steward_require_writable("steward.migrate()");
+	module = text_arg(fcinfo, 0, "module", false);
+	version = text_arg(fcinfo, 1, "version", true);
+	up_sql = text_arg(fcinfo, 2, "up_sql", false);
+	down_sql = text_arg(fcinfo, 3, "down_sql", true);
+	description = text_arg(fcinfo, 4, "description", true);
 	SPI_connect();
 	do_register(module, version, up_sql, down_sql, description, (Datum) 0, true);
 	st = steward_load_module(module);
@@ -1030,14 +1053,18 @@ stamp_target(FunctionCallInfo fcinfo, const char *module)
 Datum
 steward_stamp(PG_FUNCTION_ARGS)
 {
-	char	   *module = text_arg(fcinfo, 0, "module", false);
-	Target		t = stamp_target(fcinfo, module);
-	const char *version = t.version;
+	char	   *module;
+	Target		t;
+	const char *version;
 	ModuleState *st;
 	bool		known;
 	char	   *by;
 	StringInfoData detail;
 
+	steward_require_writable("steward.stamp()");
+	module = text_arg(fcinfo, 0, "module", false);
+	t = stamp_target(fcinfo, module);
+	version = t.version;
 	SPI_connect();
 	st = open_module(module);
 	known = t.kind == TARGET_BASE || find_step(st, version) != NULL;
@@ -1120,11 +1147,11 @@ repair_detail(const char *reason, const char *old_checksum, const char *new_chec
 Datum
 steward_repair(PG_FUNCTION_ARGS)
 {
-	char	   *module = text_arg(fcinfo, 0, "module", false);
-	char	   *version = text_arg(fcinfo, 1, "version", true);
-	char	   *reason = text_arg(fcinfo, 2, "reason", false);
-	char	   *up_sql = text_arg(fcinfo, 3, "up_sql", true);
-	char	   *down_sql = text_arg(fcinfo, 4, "down_sql", true);
+	char	   *module;
+	char	   *version;
+	char	   *reason;
+	char	   *up_sql;
+	char	   *down_sql;
 	ModuleState *st;
 	MigStep    *s;
 	char	   *old_checksum;
@@ -1132,6 +1159,12 @@ steward_repair(PG_FUNCTION_ARGS)
 	char	   *new_checksum;
 	char	   *detail;
 
+	steward_require_writable("steward.repair()");
+	module = text_arg(fcinfo, 0, "module", false);
+	version = text_arg(fcinfo, 1, "version", true);
+	reason = text_arg(fcinfo, 2, "reason", false);
+	up_sql = text_arg(fcinfo, 3, "up_sql", true);
+	down_sql = text_arg(fcinfo, 4, "down_sql", true);
 	steward_check_version(version, "migration version");
 	SPI_connect();
 	st = open_module(module);
@@ -1300,8 +1333,8 @@ Datum
 steward_dry_run(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	char	   *module = text_arg(fcinfo, 0, "module", false);
-	char	   *target = text_arg(fcinfo, 1, "target", false);
+	char	   *module;
+	char	   *target;
 	ModuleState *st;
 	List	   *plan;
 	char	   *by;
@@ -1309,6 +1342,10 @@ steward_dry_run(PG_FUNCTION_ARGS)
 	double	   *durations;
 	char	   *error;
 
+	/* its steps would all fail on a standby, as if the migrations were bad */
+	steward_require_writable("steward.dry_run()");
+	module = text_arg(fcinfo, 0, "module", false);
+	target = text_arg(fcinfo, 1, "target", false);
 	InitMaterializedSRF(fcinfo, 0);
 	SPI_connect();
 	st = open_module(module);

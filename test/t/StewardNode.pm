@@ -10,13 +10,15 @@ use Exporter 'import';
 
 our @EXPORT = qw(steward_node client_barrier_sql);
 
-# steward_node(NAME, preload => 0|1): an initialised, not yet started node.
+# steward_node(NAME, preload => 0|1, INIT_OPTIONS): an initialised, not yet
+# started node; other options go to PostgreSQL::Test::Cluster's init (e.g.
+# allows_streaming => 1 or 'logical' for a primary or a publisher).
 sub steward_node
 {
 	my ($name, %opt) = @_;
-	my $preload = exists $opt{preload} ? $opt{preload} : 1;
+	my $preload = exists $opt{preload} ? delete $opt{preload} : 1;
 	my $node = PostgreSQL::Test::Cluster->new($name);
-	$node->init;
+	$node->init(%opt);
 	my $conf = slurp_file($ENV{STEWARD_CONF});
 	$conf =~ s/^shared_preload_libraries.*$//m unless $preload;
 	$node->append_conf('postgresql.conf', $conf);
