@@ -1112,10 +1112,12 @@ COMMENT ON FUNCTION steward.audit_trigger() IS
 
 -- The table of an audit call: an existing table or partitioned table, not
 -- the log itself.  Returns its kind; for a partition of an audited table,
--- also the parent and the parent's audit trigger arguments (the ones a
--- partition must have: writes to it are logged under the parent).
+-- also the parent, the parent's audit trigger arguments and whether the
+-- parent is audited on_replica (what a partition must have: writes to it
+-- are logged under the parent).  A table is audited on_replica when its
+-- TRUNCATE trigger fires always (tgenabled 'A'), see enable_audit.
 CREATE FUNCTION steward.audit_relation(tbl regclass, OUT kind "char", OUT parent regclass,
-									   OUT parent_args bytea)
+									   OUT parent_args bytea, OUT parent_on_replica boolean)
 	LANGUAGE plpgsql STABLE
 	SET search_path = pg_catalog, pg_temp
 	AS $$
@@ -1138,7 +1140,10 @@ BEGIN
 			DETAIL = 'It is where audit rows are written; nobody but its owner can change it.',
 			HINT = 'Audit the tables whose changes you want recorded.';
 	END IF;
-	SELECT i.inhparent, g.tgargs INTO parent, parent_args
+	SELECT i.inhparent, g.tgargs,
+		   EXISTS (SELECT 1 FROM pg_trigger x WHERE x.tgrelid = i.inhparent
+					  AND x.tgname = 'steward_audit_truncate' AND x.tgenabled = 'A')
+	  INTO parent, parent_args, parent_on_replica
 	  FROM pg_inherits i
 	  JOIN pg_class c ON c.oid = i.inhrelid AND c.relispartition
 	  JOIN pg_trigger g ON g.tgrelid = i.inhparent AND g.tgname = 'steward_audit_insert'
@@ -1147,6 +1152,20 @@ END
 $$;
 COMMENT ON FUNCTION steward.audit_relation(regclass) IS
 	'Used by enable_audit and disable_audit: checks the table and finds its audited parent';
+
+-- Every trigger enable_audit may attach to a table, which enable_audit
+-- and disable_audit drop: the statement-level ones, and the row-level
+-- ones of on_replica.
+CREATE FUNCTION steward.audit_trigger_names() RETURNS text[]
+	LANGUAGE sql IMMUTABLE
+	AS $$
+	SELECT ARRAY['steward_audit_insert', 'steward_audit_update', 'steward_audit_delete',
+				 'steward_audit_truncate', 'steward_audit_before_truncate',
+				 'steward_audit_replica_insert', 'steward_audit_replica_update',
+				 'steward_audit_replica_delete']
+	$$;
+COMMENT ON FUNCTION steward.audit_trigger_names() IS
+	'Names of the triggers steward.enable_audit() attaches (used by enable_audit and disable_audit)';
 
 CREATE FUNCTION steward.disable_audit(tbl regclass) RETURNS boolean
 	LANGUAGE plpgsql
@@ -1168,8 +1187,7 @@ BEGIN
 	END IF;
 	FOR r IN SELECT tbl UNION ALL
 			 SELECT p.relid FROM pg_partition_tree(tbl) p WHERE p.level > 0 LOOP
-		FOREACH t IN ARRAY ARRAY['steward_audit_insert', 'steward_audit_update', 'steward_audit_delete',
-								 'steward_audit_truncate', 'steward_audit_before_truncate'] LOOP
+		FOREACH t IN ARRAY steward.audit_trigger_names() LOOP
 			IF EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = r AND tgname = t) THEN
 				EXECUTE format('DROP TRIGGER %I ON %s', t, r);
 				found := true;
@@ -1182,8 +1200,19 @@ $$;
 COMMENT ON FUNCTION steward.disable_audit(regclass) IS
 	'Remove the audit triggers of a table and of its partitions; true if it was audited. Needs the right to drop triggers on them.';
 
+-- on_replica: also record changes made with session_replication_role =
+-- replica, which is how logical replication's apply workers run.  Apply
+-- fires row-level triggers only (and TRUNCATE's statement-level ones), so
+-- a table audited on_replica gets, besides the statement-level triggers,
+-- row-level ones that fire only in replica mode (ENABLE REPLICA), and its
+-- TRUNCATE triggers fire in both modes (ENABLE ALWAYS).  A change is thus
+-- recorded once in either mode.  Partitioned tables get only the
+-- TRUNCATE part: apply writes to leaf partitions, which get the rest.
+-- touch_updated is left alone: a replicated row keeps the updated value
+-- it had on the publisher.
 CREATE FUNCTION steward.enable_audit(tbl regclass, exclude_columns text[] DEFAULT '{}',
-									 mode text DEFAULT 'full') RETURNS void
+									 mode text DEFAULT 'full', on_replica boolean DEFAULT false)
+	RETURNS void
 	LANGUAGE plpgsql
 	SET search_path = pg_catalog, pg_temp
 	AS $$
@@ -1194,6 +1223,7 @@ DECLARE
 	missing text;
 	r regclass;
 	in_tree boolean;
+	kind "char";
 	t text;
 BEGIN
 	PERFORM steward.require_writable('steward.enable_audit()');
@@ -1201,6 +1231,10 @@ BEGIN
 	IF mode IS NULL OR mode NOT IN ('full', 'diff') THEN
 		RAISE EXCEPTION 'invalid audit mode "%"', mode USING ERRCODE = 'invalid_parameter_value',
 			HINT = 'Use full (whole rows) or diff (changed columns only).';
+	END IF;
+	IF on_replica IS NULL THEN
+		RAISE EXCEPTION 'on_replica must not be NULL' USING ERRCODE = 'null_value_not_allowed',
+			HINT = 'Pass true to also record rows applied by logical replication (session_replication_role = replica), false (the default) to record only the changes made on this server.';
 	END IF;
 	SELECT string_agg(c, ', ') INTO missing FROM unnest(coalesce(exclude_columns, '{}')) AS c
 	 WHERE NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = tbl AND a.attname = c
@@ -1211,25 +1245,24 @@ BEGIN
 	END IF;
 	-- the trigger arguments: the mode, then the excluded columns in order
 	args := ARRAY[mode] || ARRAY(SELECT c FROM unnest(exclude_columns) AS c WHERE c IS NOT NULL ORDER BY c);
-	IF rel.parent IS NOT NULL AND rel.parent_args IS DISTINCT FROM
+	IF rel.parent IS NOT NULL AND (rel.parent_on_replica IS DISTINCT FROM on_replica OR rel.parent_args IS DISTINCT FROM
 		(SELECT string_agg(convert_to(a, getdatabaseencoding()) || decode('00', 'hex'), ''::bytea ORDER BY n)
-		   FROM unnest(args) WITH ORDINALITY AS u(a, n)) THEN
+		   FROM unnest(args) WITH ORDINALITY AS u(a, n))) THEN
 		RAISE EXCEPTION 'partition % is audited with its parent %', tbl, rel.parent
 			USING ERRCODE = 'object_not_in_prerequisite_state',
-			DETAIL = 'Writes to a partition are logged under its audited parent, with the parent''s exclude_columns and mode.',
+			DETAIL = 'Writes to a partition are logged under its audited parent, with the parent''s exclude_columns, mode and on_replica.',
 			HINT = format('Change them for the whole table with steward.enable_audit(%L, ...), or detach the partition first.',
 						  rel.parent::text);
 	END IF;
 	arglist := (SELECT string_agg(quote_literal(a), ', ' ORDER BY n) FROM unnest(args) WITH ORDINALITY AS u(a, n));
 	-- the table and every partition below it: statement triggers fire only
 	-- on the table a statement names (foreign partitions cannot have them)
-	FOR r, in_tree IN
-		SELECT c.oid, c.relkind = 'p' OR c.relispartition FROM pg_class c WHERE c.oid = tbl
+	FOR r, in_tree, kind IN
+		SELECT c.oid, c.relkind = 'p' OR c.relispartition, c.relkind FROM pg_class c WHERE c.oid = tbl
 		UNION ALL
-		SELECT p.relid, true FROM pg_partition_tree(tbl) p JOIN pg_class c ON c.oid = p.relid
+		SELECT p.relid, true, c.relkind FROM pg_partition_tree(tbl) p JOIN pg_class c ON c.oid = p.relid
 		 WHERE p.level > 0 AND c.relkind IN ('r', 'p') LOOP
-		FOREACH t IN ARRAY ARRAY['steward_audit_insert', 'steward_audit_update', 'steward_audit_delete',
-								 'steward_audit_truncate', 'steward_audit_before_truncate'] LOOP
+		FOREACH t IN ARRAY steward.audit_trigger_names() LOOP
 			IF EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = r AND tgname = t) THEN
 				EXECUTE format('DROP TRIGGER %I ON %s', t, r);
 			END IF;
@@ -1251,11 +1284,49 @@ BEGIN
 			EXECUTE format('CREATE TRIGGER steward_audit_before_truncate BEFORE TRUNCATE ON %s '
 						   'FOR EACH STATEMENT EXECUTE FUNCTION steward.audit_trigger(%s)', r, arglist);
 		END IF;
+		IF on_replica THEN
+			PERFORM steward.audit_on_replica(r, kind = 'r', in_tree, arglist);
+		END IF;
 	END LOOP;
 END
 $$;
-COMMENT ON FUNCTION steward.enable_audit(regclass, text[], text) IS
-	'Record INSERT, UPDATE, DELETE and TRUNCATE of a table and of its partitions (also ones added later) in steward.audit_log (idempotent). Needs the right to create triggers on them.';
+COMMENT ON FUNCTION steward.enable_audit(regclass, text[], text, boolean) IS
+	'Record INSERT, UPDATE, DELETE and TRUNCATE of a table and of its partitions (also ones added later) in steward.audit_log (idempotent); with on_replica => true also those applied by logical replication. Needs the right to create triggers on them (on_replica: their ownership).';
+
+-- enable_audit's step for on_replica, on one table of the tree: the
+-- row-level triggers that fire only in replica mode (on tables with
+-- storage), and TRUNCATE triggers that fire in both modes.
+CREATE FUNCTION steward.audit_on_replica(r regclass, row_triggers boolean, in_tree boolean,
+										 arglist text) RETURNS void
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	alter_cmds text[] := ARRAY['ENABLE ALWAYS TRIGGER steward_audit_truncate'];
+	op text;
+BEGIN
+	IF NOT pg_has_role((SELECT c.relowner FROM pg_class c WHERE c.oid = r), 'USAGE') THEN
+		RAISE EXCEPTION 'must be owner of table % to audit it on_replica', r
+			USING ERRCODE = 'insufficient_privilege',
+			DETAIL = 'on_replica changes when the table''s triggers fire (ALTER TABLE ... ENABLE REPLICA / ALWAYS TRIGGER).',
+			HINT = 'Run it as the table''s owner or a member of the owning role.';
+	END IF;
+	IF in_tree THEN
+		alter_cmds := alter_cmds || 'ENABLE ALWAYS TRIGGER steward_audit_before_truncate'::text;
+	END IF;
+	IF row_triggers THEN
+		FOREACH op IN ARRAY ARRAY['insert', 'update', 'delete'] LOOP
+			EXECUTE format('CREATE TRIGGER %I AFTER %s ON %s FOR EACH ROW '
+						   'EXECUTE FUNCTION steward.audit_trigger(%s)',
+						   'steward_audit_replica_' || op, upper(op), r, arglist);
+			alter_cmds := alter_cmds || format('ENABLE REPLICA TRIGGER %I', 'steward_audit_replica_' || op);
+		END LOOP;
+	END IF;
+	EXECUTE format('ALTER TABLE %s %s', r, array_to_string(alter_cmds, ', '));
+END
+$$;
+COMMENT ON FUNCTION steward.audit_on_replica(regclass, boolean, boolean, text) IS
+	'Used by enable_audit(..., on_replica => true): the triggers that record changes made in replica mode';
 
 CREATE FUNCTION steward.row_history(tbl regclass, row_id text) RETURNS SETOF steward.audit_log
 	LANGUAGE sql STABLE

@@ -16,6 +16,11 @@
  * Trigger arguments: mode ('full' or 'diff'), then excluded column names.
  * An UPDATE that changes nothing, or only excluded columns, is not logged.
  *
+ * The one exception to "per statement": logical replication's apply
+ * workers fire row-level triggers only.  A table audited with on_replica
+ * => true also has row-level AFTER triggers that fire only in replica mode
+ * (enable_audit), and then the trigger logs the one row it is fired for.
+ *
  *-------------------------------------------------------------------------
  */
 #include "audit_int.h"
@@ -351,10 +356,37 @@ log_updates(AuditWriter *w, AuditTarget *t, TupleDesc desc, Tuplestorestate *old
 }
 
 /*
+ * Log the one row of a row-level trigger (on_replica): an inserted or
+ * deleted row, or the old and new row of an UPDATE, from the trigger's
+ * slots.
+ */
+static void
+log_fired_row(AuditWriter *w, AuditTarget *t, TriggerData *td)
+{
+	TupleDesc	desc = RelationGetDescr(td->tg_relation);
+	TriggerEvent ev = td->tg_event;
+
+	slot_getallattrs(td->tg_trigslot);
+	if (TRIGGER_FIRED_BY_UPDATE(ev))
+	{
+		Datum	   *changed = palloc(sizeof(Datum) * Max(desc->natts, 1));
+		bool	   *differs = palloc(sizeof(bool) * Max(desc->natts, 1));
+
+		slot_getallattrs(td->tg_newslot);
+		log_update_pair(w, t, desc, td->tg_trigslot, td->tg_newslot, changed, differs);
+	}
+	else
+		log_row(w, t, td->tg_trigslot, TRIGGER_FIRED_BY_INSERT(ev));
+}
+
+/*
  * steward_audit_trigger's first step: refuse to run unless fired the way
  * steward.enable_audit attaches it (a statement-level AFTER trigger, with
- * the transition tables its event needs, or BEFORE TRUNCATE), since the
- * rows come from those tables only.  Returns the operation to log.
+ * the transition tables its event needs, or BEFORE TRUNCATE; for
+ * on_replica a row-level AFTER trigger, in replica mode only, where the
+ * statement-level ones do not fire: a row is never logged twice), since
+ * the rows come from those tables or that row only.  Returns the
+ * operation to log.
  */
 static const char *
 trigger_operation(FunctionCallInfo fcinfo)
@@ -368,15 +400,18 @@ trigger_operation(FunctionCallInfo fcinfo)
 				 errmsg("steward.audit_trigger() must be called as a trigger"),
 				 errhint("Use steward.enable_audit(table) to attach it.")));
 	ev = td->tg_event;
-	if (!TRIGGER_FIRED_FOR_STATEMENT(ev) ||
+	if (TRIGGER_FIRED_FOR_ROW(ev) ?
+		!(TRIGGER_FIRED_AFTER(ev) && SessionReplicationRole == SESSION_REPLICATION_ROLE_REPLICA) :
 		!(TRIGGER_FIRED_AFTER(ev) || (TRIGGER_FIRED_BEFORE(ev) && TRIGGER_FIRED_BY_TRUNCATE(ev))))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("steward.audit_trigger() must be fired AFTER ... FOR EACH STATEMENT"),
+				 errdetail("As an AFTER ... FOR EACH ROW trigger it records only changes made with session_replication_role = replica, as enable_audit(..., on_replica => true) attaches it."),
 				 errhint("Use steward.enable_audit(table) to attach it.")));
-	if ((TRIGGER_FIRED_BY_INSERT(ev) && td->tg_newtable == NULL) ||
-		(TRIGGER_FIRED_BY_DELETE(ev) && td->tg_oldtable == NULL) ||
-		(TRIGGER_FIRED_BY_UPDATE(ev) && (td->tg_oldtable == NULL || td->tg_newtable == NULL)))
+	if (TRIGGER_FIRED_FOR_STATEMENT(ev) &&
+		((TRIGGER_FIRED_BY_INSERT(ev) && td->tg_newtable == NULL) ||
+		 (TRIGGER_FIRED_BY_DELETE(ev) && td->tg_oldtable == NULL) ||
+		 (TRIGGER_FIRED_BY_UPDATE(ev) && (td->tg_oldtable == NULL || td->tg_newtable == NULL))))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("steward.audit_trigger() on table \"%s\" has no transition tables",
@@ -408,7 +443,8 @@ log_truncate(AuditWriter *w, AuditTarget *t, Relation rel)
  * steward.audit_trigger(): AFTER INSERT/UPDATE/DELETE/TRUNCATE FOR EACH
  * STATEMENT, with transition tables for the first three, and BEFORE
  * TRUNCATE, which only notes that a TRUNCATE began (partition.c: a table's
- * TRUNCATE covers its partitions').
+ * TRUNCATE covers its partitions'); AFTER INSERT/UPDATE/DELETE FOR EACH
+ * ROW for on_replica.
  */
 Datum
 steward_audit_trigger(PG_FUNCTION_ARGS)
@@ -435,7 +471,14 @@ steward_audit_trigger(PG_FUNCTION_ARGS)
 						  td->tg_oldtable ? tuplestore_tuple_count(td->tg_oldtable) : 1);
 		rowcxt = AllocSetContextCreate(CurrentMemoryContext, "steward audit row",
 									   ALLOCSET_DEFAULT_SIZES);
-		if (TRIGGER_FIRED_BY_INSERT(ev))
+		if (TRIGGER_FIRED_FOR_ROW(ev))
+		{
+			MemoryContext oldcxt = MemoryContextSwitchTo(rowcxt);
+
+			log_fired_row(&w, t, td);
+			MemoryContextSwitchTo(oldcxt);
+		}
+		else if (TRIGGER_FIRED_BY_INSERT(ev))
 			log_rows(&w, t, RelationGetDescr(td->tg_relation), td->tg_newtable, true, rowcxt);
 		else if (TRIGGER_FIRED_BY_DELETE(ev))
 			log_rows(&w, t, RelationGetDescr(td->tg_relation), td->tg_oldtable, false, rowcxt);

@@ -22,6 +22,11 @@
  * top transaction's memory, are consumed by the AFTER trigger, and are
  * dropped with the subtransaction that made them when it aborts.
  *
+ * A table audited on_replica passes that on as well: a partition created or
+ * attached later gets, like the parent's other partitions, the row-level
+ * triggers that fire in replica mode and TRUNCATE triggers that fire
+ * always.  The parent's TRUNCATE trigger tells (it fires always).
+ *
  *-------------------------------------------------------------------------
  */
 #include "audit_int.h"
@@ -45,6 +50,8 @@
 #define AUDIT_INSERT_TRIGGER "steward_audit_insert"
 /* the audit trigger that notes a TRUNCATE, in partition trees only */
 #define AUDIT_BEFORE_TRUNCATE_TRIGGER "steward_audit_before_truncate"
+/* the TRUNCATE trigger, which fires always when audited on_replica */
+#define AUDIT_TRUNCATE_TRIGGER "steward_audit_truncate"
 
 /* A table whose TRUNCATE has begun and not yet been logged. */
 typedef struct TruncateNote
@@ -60,10 +67,10 @@ static LocalTransactionId notes_lxid = InvalidLocalTransactionId;
 
 /*
  * Does relid have the trigger called name, and with which arguments (args
- * may be NULL)?
+ * may be NULL) and firing state (tgenabled; enabled may be NULL)?
  */
 static bool
-find_trigger(Oid relid, const char *name, List **args)
+find_trigger(Oid relid, const char *name, List **args, char *enabled)
 {
 	Relation	tgrel = table_open(TriggerRelationId, AccessShareLock);
 	ScanKeyData key[2];
@@ -78,6 +85,8 @@ find_trigger(Oid relid, const char *name, List **args)
 	scan = systable_beginscan(tgrel, TriggerRelidNameIndexId, true, NULL, 2, key);
 	tup = systable_getnext(scan);
 	found = HeapTupleIsValid(tup);
+	if (found && enabled != NULL)
+		*enabled = ((Form_pg_trigger) GETSTRUCT(tup))->tgenabled;
 	if (found && args != NULL)
 	{
 		int			nargs = ((Form_pg_trigger) GETSTRUCT(tup))->tgnargs;
@@ -104,7 +113,7 @@ find_trigger(Oid relid, const char *name, List **args)
 bool
 audit_trigger_args(Oid relid, List **args)
 {
-	return find_trigger(relid, AUDIT_INSERT_TRIGGER, args);
+	return find_trigger(relid, AUDIT_INSERT_TRIGGER, args, NULL);
 }
 
 /*
@@ -242,6 +251,18 @@ notes_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 }
 
 /*
+ * Is relid audited on_replica: does its TRUNCATE trigger fire always?
+ */
+static bool
+audited_on_replica(Oid relid)
+{
+	char		enabled = TRIGGER_DISABLED;
+
+	return find_trigger(relid, AUDIT_TRUNCATE_TRIGGER, NULL, &enabled) &&
+		enabled == TRIGGER_FIRES_ALWAYS;
+}
+
+/*
  * Are two lists of trigger arguments (C strings) the same?
  */
 static bool
@@ -262,9 +283,10 @@ same_args(List *a, List *b)
 
 /*
  * Give partition child its parent's audit triggers when the parent is
- * audited and the child is not, or is audited with other arguments, or
- * was audited before it became a partition (it lacks the BEFORE TRUNCATE
- * trigger of partition trees): created or attached since enable_audit.
+ * audited and the child is not, or is audited with other arguments or
+ * on_replica setting, or was audited before it became a partition (it
+ * lacks the BEFORE TRUNCATE trigger of partition trees): created or
+ * attached since enable_audit.
  * enable_audit does the work, for the child and every partition below it.
  * Foreign tables cannot have the triggers' transition tables and are left
  * alone.
@@ -272,16 +294,19 @@ same_args(List *a, List *b)
 static void
 follow_parent(Oid child)
 {
+	Oid			parent = get_partition_parent(child, true);
 	List	   *pargs = NIL;
 	List	   *cargs = NIL;
+	bool		on_replica;
 	StringInfoData sql;
 	ListCell   *lc;
 
-	if (get_rel_relkind(child) == RELKIND_FOREIGN_TABLE ||
-		!audit_trigger_args(get_partition_parent(child, true), &pargs))
+	if (get_rel_relkind(child) == RELKIND_FOREIGN_TABLE || !audit_trigger_args(parent, &pargs))
 		return;
+	on_replica = audited_on_replica(parent);
 	if (audit_trigger_args(child, &cargs) && same_args(pargs, cargs) &&
-		find_trigger(child, AUDIT_BEFORE_TRUNCATE_TRIGGER, NULL))
+		find_trigger(child, AUDIT_BEFORE_TRUNCATE_TRIGGER, NULL, NULL) &&
+		audited_on_replica(child) == on_replica)
 		return;
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "SELECT steward.enable_audit(%u::pg_catalog.oid::pg_catalog.regclass, "
@@ -289,8 +314,9 @@ follow_parent(Oid child)
 	for_each_from(lc, pargs, 1)
 		appendStringInfo(&sql, "%s%s", foreach_current_index(lc) > 1 ? ", " : "",
 						 quote_literal_cstr(lfirst(lc)));
-	appendStringInfo(&sql, "]::pg_catalog.text[], %s)",
-					 quote_literal_cstr(pargs != NIL ? linitial(pargs) : "full"));
+	appendStringInfo(&sql, "]::pg_catalog.text[], %s, %s)",
+					 quote_literal_cstr(pargs != NIL ? linitial(pargs) : "full"),
+					 on_replica ? "true" : "false");
 	steward_run_own_ddl(sql.data);
 }
 

@@ -187,6 +187,10 @@ my @writers = (
 	[ 'steward.manage_schema()', q{SELECT steward.manage_schema('public')} ],
 	[ 'steward.unmanage_schema()', q{SELECT steward.unmanage_schema('shop')} ],
 	[ 'steward.enable_audit()',    q{SELECT steward.enable_audit('shop.aux_products')} ],
+	[
+		'steward.enable_audit()',
+		q{SELECT steward.enable_audit('shop.aux_products', on_replica => true)}
+	],
 	[ 'steward.disable_audit()', q{SELECT steward.disable_audit('shop.aux_products')} ],
 	[ 'steward.purge_audit()',   q{SELECT steward.purge_audit('0 seconds')} ],);
 for my $w (@writers)
@@ -283,7 +287,7 @@ $standby->safe_psql(
 CREATE SCHEMA crm;
 SELECT steward.manage_schema('crm', table_prefix => 'crm_');
 CREATE TABLE crm.crm_contacts (email text);
-SELECT steward.enable_audit('crm.crm_contacts');
+SELECT steward.enable_audit('crm.crm_contacts', on_replica => true);
 INSERT INTO crm.crm_contacts (email) VALUES ('a@example.com');
 });
 is( $standby->safe_psql(
