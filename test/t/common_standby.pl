@@ -20,6 +20,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use IPC::Run;
 use StewardNode;
 
 my $primary = steward_node('primary', allows_streaming => 1);
@@ -231,6 +232,30 @@ like(
 	$err,
 	qr/^(?:psql:<stdin>:1: )?ERROR:  25006: cannot execute INSERT in a read-only transaction$/m,
 	'standby: INSERT into an audited table gets PostgreSQL\'s read-only error');
+# The pg_steward program against the standby: reading works, a deploy is
+# refused with the same error and the program's "server refused" status.
+sub steward_program
+{
+	my ($out, $err) = ('', '');
+	IPC::Run::run([ 'pg_steward', '-h', $standby->host, '-p', $standby->port, '-d', 'app', @_ ],
+		'<', \undef, '>', \$out, '2>', \$err, IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
+	return ($? >> 8, $out, $err);
+}
+my ($rc, $stdout, $stderr) = steward_program('current', '-m', 'shop');
+is("$rc|$stdout", "0|1\n", 'standby: pg_steward current works');
+($rc, $stdout, $stderr) = steward_program('history', '-m', 'shop');
+is($rc, 0, 'standby: pg_steward history works') or diag($stderr);
+like($stdout, qr/\bapply\b/, 'standby: pg_steward history shows the apply event');
+($rc, $stdout, $stderr) = steward_program('check', '-m', 'shop');
+is($rc, 1, 'standby: pg_steward check works, and finds the drift (exit status 1)') or diag($stderr);
+like($stdout, qr/ix_aux_products_price/, 'standby: pg_steward check names the index');
+my $dir = PostgreSQL::Test::Utils::tempdir();
+PostgreSQL::Test::Utils::append_to_file("$dir/3_more.sql", "SELECT 1;\n");
+($rc, $stdout, $stderr) = steward_program('upgrade', '-m', 'shop', '--dir', $dir);
+is($rc, 5, 'standby: pg_steward upgrade exits with 5 (the server refused)');
+like($stderr, qr/cannot execute steward\.register\(\) in a read-only transaction/,
+	'standby: pg_steward upgrade shows the read-only error') or diag($stderr);
+
 # Reading functions keep working after all those errors.
 is($standby->safe_psql('app', q{SELECT count(*) FROM steward.audit_log}), '6', 'standby: still 6 audit rows');
 is($standby->safe_psql('app', q{SELECT steward.current('shop')}), '1', 'standby: still at version 1');
@@ -300,6 +325,11 @@ is( $standby->safe_psql(
 		'app', q{SELECT count(*) FROM steward.audit_log WHERE table_name = 'crm_contacts' AND op = 'INSERT'}),
 	'1',
 	'promoted: enable_audit works (one INSERT logged once)');
+is( $standby->safe_psql(
+		'postgres',
+		q{SELECT calls FROM steward.query_metrics WHERE datname = 'app' AND username = 'reader' AND command = 'SELECT'}),
+	'4',
+	'promoted: the metrics counted as a standby are kept');
 $standby->safe_psql('postgres', 'SELECT steward.reset_metrics()');
 is( $standby->safe_psql(
 		'postgres', q{SELECT count(*) FROM steward.query_metrics WHERE username IN ('reader', 'writer')}),
