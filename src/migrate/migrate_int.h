@@ -167,8 +167,24 @@ extern void steward_lock_module(const char *module);
 extern void steward_lock_module_session(const char *module);
 extern void steward_unlock_module_session(const char *module);
 
-/* worker.c: statements run as top-level statements by a background worker */
-extern double steward_run_outside(const char *module, const char *version,
-								  const char *sql);
+/*
+ * worker.c: a no-transaction step's statements, run one by one as
+ * top-level statements by a background worker; what they did.
+ */
+typedef struct OutsideResult
+{
+	bool		ok;
+	int			nstatements;
+	int			failed_statement;	/* 1-based; 0 when ok */
+	int			sqlerrcode;
+	char	   *message;
+	char	   *detail;			/* NULL when none */
+	char	   *hint;			/* NULL when none */
+	double		ms;
+} OutsideResult;
+
+extern void steward_run_outside(const char *module, const char *version,
+								const char *sql, OutsideResult *res);
+extern PGDLLEXPORT void steward_deploy_worker_main(Datum main_arg);
 
 #endif							/* STEWARD_MIGRATE_INT_H */
