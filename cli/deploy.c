@@ -271,6 +271,29 @@ ensure_module(Server *srv, const RunOptions *ro, PGresult **failed)
 	return NULL;
 }
 
+/*
+ * The file of the script that a register_set error names ("migration 2 of
+ * module", "repeatable script "views" of module"), or NULL.
+ */
+static const char *
+file_named_in(const MigrationDir *md, const char *msg)
+{
+	int			i;
+
+	for (i = 0; msg != NULL && i < md->nscripts; i++)
+	{
+		const Script *s = &md->scripts[i];
+		char	   *needle = s->version ? xasprintf("migration %s of module \"", s->version) :
+			xasprintf("repeatable script \"%s\" of module \"", s->description);
+		bool		found = strstr(msg, needle) != NULL;
+
+		free(needle);
+		if (found)
+			return s->up_file;
+	}
+	return NULL;
+}
+
 /* register_set: one call for the whole directory. */
 static char *
 sync_register_set(Server *srv, const RunOptions *ro, SyncResult *sr, PGresult **failed)
@@ -285,8 +308,10 @@ sync_register_set(Server *srv, const RunOptions *ro, SyncResult *sr, PGresult **
 	free(json);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 	{
+		const char *file = file_named_in(ro->dir, PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
+
 		*failed = res;
-		return db_error_line(res);
+		return file ? xasprintf("%s: %s", file, db_error_line(res)) : db_error_line(res);
 	}
 	for (i = 0; i < PQntuples(res); i++)
 	{

@@ -66,6 +66,9 @@ CREATE TABLE steward.modules (
 );
 COMMENT ON TABLE steward.modules IS 'Migration modules: a named, versioned unit of schema, with its schema';
 
+-- A repeatable script (kind 'repeatable') is identified by its description
+-- and stored under the version 'R__' || description, which no versioned
+-- script may have; outputs show that key where they show a version.
 CREATE TABLE steward.migration_scripts (
 	module		text NOT NULL REFERENCES steward.modules ON UPDATE CASCADE,
 	version		text NOT NULL,
@@ -75,9 +78,16 @@ CREATE TABLE steward.migration_scripts (
 	checksum	text NOT NULL,
 	requires	text[],
 	registered_at timestamptz NOT NULL DEFAULT now(),
-	PRIMARY KEY (module, version)
+	kind		text NOT NULL DEFAULT 'versioned' CHECK (kind IN ('versioned', 'repeatable')),
+	transactional boolean NOT NULL DEFAULT true,
+	PRIMARY KEY (module, version),
+	CHECK ((kind = 'repeatable') = (version LIKE 'R\_\_%'))
 );
 COMMENT ON TABLE steward.migration_scripts IS 'Registered migrations: the plan';
+COMMENT ON COLUMN steward.migration_scripts.kind IS
+	'versioned (applied once, in version order) or repeatable (version R__<description>: re-applied whenever its checksum changes, after the versioned ones)';
+COMMENT ON COLUMN steward.migration_scripts.transactional IS
+	'false for a no-transaction step: its statements run one by one as top-level statements (CALL steward.deploy, the pg_steward program)';
 
 CREATE TABLE steward.migrations (
 	module		text NOT NULL REFERENCES steward.modules ON UPDATE CASCADE,
@@ -91,9 +101,12 @@ CREATE TABLE steward.migrations (
 	duration_ms	double precision,
 	rank		integer NOT NULL,
 	baseline	boolean NOT NULL DEFAULT false,
+	kind		text NOT NULL DEFAULT 'versioned' CHECK (kind IN ('versioned', 'repeatable')),
 	PRIMARY KEY (module, version)
 );
 COMMENT ON TABLE steward.migrations IS 'Applied migrations: what the database is now';
+COMMENT ON COLUMN steward.migrations.kind IS
+	'repeatable: the checksum a repeatable script was last applied with';
 COMMENT ON COLUMN steward.migrations.baseline IS 'true when adopted by stamp() rather than run';
 
 CREATE TABLE steward.migration_events (
@@ -137,11 +150,25 @@ COMMENT ON FUNCTION steward.define_module(text, name, text) IS
 
 CREATE FUNCTION steward.register(module text, version text, up_sql text,
 								 down_sql text DEFAULT NULL, description text DEFAULT NULL,
-								 requires text[] DEFAULT NULL) RETURNS void
+								 requires text[] DEFAULT NULL, kind text DEFAULT 'versioned',
+								 transactional boolean DEFAULT true) RETURNS void
 	AS 'MODULE_PATHNAME', 'steward_register'
 	LANGUAGE C;
-COMMENT ON FUNCTION steward.register(text, text, text, text, text, text[]) IS
-	'Register (idempotently) one migration script. Granted to migration roles.';
+COMMENT ON FUNCTION steward.register(text, text, text, text, text, text[], text, boolean) IS
+	'Register (idempotently) one migration script: versioned, or repeatable (version NULL, identified by description); transactional => false (or a first line -- steward:no-transaction) for a no-transaction step. Granted to migration roles.';
+
+CREATE FUNCTION steward.register_set(module text, scripts jsonb, remove_missing boolean DEFAULT true)
+	RETURNS TABLE (version text, action text)
+	AS 'MODULE_PATHNAME', 'steward_register_set'
+	LANGUAGE C;
+COMMENT ON FUNCTION steward.register_set(text, jsonb, boolean) IS
+	'Register a whole migration directory in one call: [{"version", "up_sql", "down_sql", "description", "requires", "kind", "transactional"}, ...]; one row per script added, replaced, unchanged or (remove_missing) removed. Granted to migration roles.';
+
+CREATE FUNCTION steward.unregister(module text, version text) RETURNS void
+	AS 'MODULE_PATHNAME', 'steward_unregister'
+	LANGUAGE C;
+COMMENT ON FUNCTION steward.unregister(text, text) IS
+	'Remove one pending script (a repeatable one by its R__<description> version). Granted to migration roles.';
 
 CREATE FUNCTION steward.upgrade(module text, target text DEFAULT 'head',
 								allow_out_of_order boolean DEFAULT false)
@@ -194,8 +221,27 @@ CREATE FUNCTION steward.dry_run(module text, target text DEFAULT 'head')
 COMMENT ON FUNCTION steward.dry_run(text, text) IS
 	'Run the plan in a subtransaction and roll it back; reports each step or the first error. Granted to migration roles.';
 
+-- A no-transaction step that the pg_steward program ran itself (statement
+-- by statement, under the module's session lock), recorded as applied
+-- ('up') or reverted ('down'); false when it already was.
+CREATE FUNCTION steward.record_step(module text, version text, direction text,
+									duration_ms double precision DEFAULT NULL) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'steward_record_step'
+	LANGUAGE C SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION steward.record_step(text, text, text, double precision) IS
+	'Record a no-transaction step that a client ran itself as applied (up) or reverted (down); false when it already was. Granted to migration roles.';
+
+CREATE PROCEDURE steward.deploy(module text, target text DEFAULT 'head')
+	AS 'MODULE_PATHNAME', 'steward_deploy'
+	LANGUAGE C;
+COMMENT ON PROCEDURE steward.deploy(text, text) IS
+	'CALL outside a transaction block: apply pending migrations up to target, each in a transaction of its own, no-transaction steps as top-level statements (in a background worker), repeatable scripts last; a NOTICE per step. Granted to migration roles.';
+
 REVOKE EXECUTE ON FUNCTION steward.define_module(text, name, text),
-	steward.register(text, text, text, text, text, text[]),
+	steward.register(text, text, text, text, text, text[], text, boolean),
+	steward.register_set(text, jsonb, boolean),
+	steward.unregister(text, text),
+	steward.record_step(text, text, text, double precision),
 	steward.upgrade(text, text, boolean),
 	steward.downgrade(text, text),
 	steward.migrate(text, text, text, text, text, boolean),
@@ -203,6 +249,7 @@ REVOKE EXECUTE ON FUNCTION steward.define_module(text, name, text),
 	steward.repair(text, text, text, text, text),
 	steward.plan(text, text),
 	steward.dry_run(text, text) FROM PUBLIC;
+REVOKE EXECUTE ON PROCEDURE steward.deploy(text, text) FROM PUBLIC;
 
 -- Read-only reports: metadata only (no SQL text), callable by everyone.
 CREATE FUNCTION steward.status(module text DEFAULT NULL)
@@ -213,6 +260,8 @@ CREATE FUNCTION steward.status(module text DEFAULT NULL)
 	SELECT coalesce(s.module, m.module), coalesce(s.version, m.version),
 		   coalesce(s.description, m.description),
 		   CASE WHEN m.version IS NULL THEN 'pending'
+				-- a repeatable script is pending again when its checksum changed
+				WHEN s.kind = 'repeatable' AND m.checksum IS DISTINCT FROM s.checksum THEN 'pending'
 				-- stamped at a version without a script (or a script registered later)
 				WHEN m.baseline AND m.checksum IS NULL THEN 'baseline'
 				WHEN s.version IS NULL THEN 'missing'
@@ -223,15 +272,15 @@ CREATE FUNCTION steward.status(module text DEFAULT NULL)
 	  FROM (SELECT * FROM steward.migration_scripts WHERE $1 IS NULL OR module = $1) s
 	  FULL JOIN (SELECT * FROM steward.migrations WHERE $1 IS NULL OR module = $1) m
 		ON m.module = s.module AND m.version = s.version
-	 ORDER BY 1, steward.version_key(coalesce(s.version, m.version))
+	 ORDER BY 1, coalesce(s.kind, m.kind) = 'repeatable', steward.version_key(coalesce(s.version, m.version))
 	$$;
 COMMENT ON FUNCTION steward.status(text) IS
-	'Every known migration with its state: applied, pending, changed, missing or baseline';
+	'Every known migration with its state: applied, pending, changed, missing or baseline; repeatable scripts (version R__<description>) last, applied or pending';
 
 CREATE FUNCTION steward.current(module text) RETURNS text
 	LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 	AS $$
-	SELECT version FROM steward.migrations WHERE module = $1
+	SELECT version FROM steward.migrations WHERE module = $1 AND kind = 'versioned'
 	 ORDER BY steward.version_key(version) DESC LIMIT 1
 	$$;
 COMMENT ON FUNCTION steward.current(text) IS
@@ -244,12 +293,14 @@ CREATE FUNCTION steward.validate(module text DEFAULT NULL)
 	WITH s AS (SELECT * FROM steward.migration_scripts WHERE $1 IS NULL OR module = $1),
 		 m AS (SELECT * FROM steward.migrations WHERE $1 IS NULL OR module = $1),
 		 top AS (SELECT DISTINCT ON (module) module, steward.version_key(version) AS k
-				 FROM m ORDER BY module, steward.version_key(version) DESC),
+				 FROM m WHERE m.kind = 'versioned'
+				 ORDER BY module, steward.version_key(version) DESC),
 		 problems AS (
+		-- a changed repeatable script is simply pending: not a problem
 		SELECT m.module, m.version, 'changed: applied checksum ' || left(m.checksum, 12) ||
 			   ' differs from registered ' || left(s.checksum, 12) AS problem
 		  FROM m JOIN s USING (module, version)
-		 WHERE m.checksum IS NOT NULL AND m.checksum <> s.checksum
+		 WHERE m.checksum IS NOT NULL AND m.checksum <> s.checksum AND s.kind = 'versioned'
 		UNION ALL
 		SELECT m.module, m.version, 'missing: applied but no script is registered'
 		  FROM m WHERE NOT (m.baseline AND m.checksum IS NULL)	-- stamped without a script
@@ -257,7 +308,7 @@ CREATE FUNCTION steward.validate(module text DEFAULT NULL)
 		UNION ALL
 		SELECT s.module, s.version, 'gap: pending but a higher version is applied'
 		  FROM s JOIN top USING (module)
-		 WHERE steward.version_key(s.version) < top.k
+		 WHERE s.kind = 'versioned' AND steward.version_key(s.version) < top.k
 		   AND NOT EXISTS (SELECT 1 FROM m WHERE m.module = s.module AND m.version = s.version)
 		UNION ALL
 		SELECT m.module, m.version, 'unmet requires: ' || r.req || ' is not applied'
@@ -273,7 +324,7 @@ CREATE FUNCTION steward.validate(module text DEFAULT NULL)
 							WHERE a.module || ':' || a.version = r.req))
 	SELECT module, version, problem
 	  FROM (SELECT DISTINCT module, version, problem FROM problems) d
-	 ORDER BY module, steward.version_key(version), problem
+	 ORDER BY module, version LIKE 'R\_\_%', steward.version_key(version), problem
 	$$;
 COMMENT ON FUNCTION steward.validate(text) IS
 	'Every problem at once: changed, missing, gap, unmet requires. Empty means valid.';

@@ -207,3 +207,34 @@ ALTER TABLE store.products DROP note;
 \echo '-- a bad file is a one-line error naming it, before anything is sent (exit status 3)'
 \! rm -rf demo_bad && mkdir demo_bad && printf 'SELECT 1' > demo_bad/V1__a.sql && printf 'SELECT 1' > demo_bad/notes.sql && pg_steward upgrade -m bad -D demo_bad; echo "exit status $?"; rm -rf demo_bad
 \! pg_steward history -m store
+
+\echo
+\echo '== 21. CALL steward.deploy: the same from SQL, a CONCURRENTLY step included (any client, autocommit)'
+SELECT steward.define_module('books', 'books');
+SELECT * FROM steward.register_set('books', $$[
+  {"version": "1", "description": "books", "up_sql": "CREATE SCHEMA {{schema}}; CREATE TABLE {{tables.books}} (id int PRIMARY KEY, title text); INSERT INTO {{tables.books}} SELECT g, 'book ' || g FROM generate_series(1, 100000) g"},
+  {"version": "2", "description": "title index", "up_sql": "-- steward:no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS ix_books_title ON {{tables.books}} (title);\nVACUUM (ANALYZE) {{tables.books}};"},
+  {"version": "3", "description": "authors", "up_sql": "ALTER TABLE {{tables.books}} ADD author text"},
+  {"kind": "repeatable", "description": "book_count", "up_sql": "CREATE OR REPLACE VIEW {{schema}}.book_count AS SELECT count(*) AS books FROM {{tables.books}}"}
+]$$);
+\echo '-- upgrade() runs inside a transaction: it stops before the no-transaction step and says how to run it'
+\set ON_ERROR_STOP off
+SELECT * FROM steward.upgrade('books');
+\set ON_ERROR_STOP on
+\echo '-- deploy: a transaction per migration, version 2 statement by statement in a background worker, the repeatable script last'
+CALL steward.deploy('books');
+SELECT version, state FROM steward.status('books');
+SELECT indexrelid::regclass AS index, indisvalid FROM pg_index WHERE indexrelid = 'books.ix_books_title'::regclass;
+\echo '-- a CONCURRENTLY build that fails leaves no invalid index behind; the step stays pending'
+SELECT steward.register('books', '4', E'-- steward:no-transaction\nCREATE UNIQUE INDEX CONCURRENTLY ux_books_author ON {{tables.books}} (coalesce(author, \'\'))');
+\set ON_ERROR_STOP off
+CALL steward.deploy('books');
+\set ON_ERROR_STOP on
+SELECT count(*) AS invalid_indexes FROM pg_index WHERE NOT indisvalid;
+SELECT steward.unregister('books', '4');
+\echo '-- inside a transaction block it refuses'
+BEGIN;
+\set ON_ERROR_STOP off
+CALL steward.deploy('books');
+\set ON_ERROR_STOP on
+ROLLBACK;

@@ -159,4 +159,16 @@ steward_my_backend_index(void)
  */
 #define STEWARD_BUILT_FOR_PG	(PG_VERSION_NUM / 100)
 
+/*
+ * Run a portal to completion as a top-level statement (tcop/pquery.h):
+ * deploy's background worker.  18 dropped run_once.
+ */
+#if PG_VERSION_NUM >= 180000
+#define steward_portal_run_top_level(portal, dest, qc) \
+	PortalRun((portal), FETCH_ALL, true, (dest), (dest), (qc))
+#else
+#define steward_portal_run_top_level(portal, dest, qc) \
+	PortalRun((portal), FETCH_ALL, true, true, (dest), (dest), (qc))
+#endif
+
 #endif							/* STEWARD_COMPAT_H */

@@ -14,6 +14,8 @@
  */
 #include "migrate_int.h"
 
+#include <math.h>
+
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
@@ -80,11 +82,13 @@ steward_load_module(const char *module)
 
 	steward_catalog_exec("SELECT coalesce(s.version, m.version), s.version IS NOT NULL, "
 						 "       s.description, s.up_sql, s.down_sql, s.checksum, s.requires, "
-						 "       m.version IS NOT NULL, m.baseline, m.checksum, m.down_sql, m.description "
+						 "       m.version IS NOT NULL, m.baseline, m.checksum, m.down_sql, m.description, "
+						 "       coalesce(s.kind, m.kind) = 'repeatable', coalesce(s.transactional, true) "
 						 "FROM (SELECT * FROM steward.migration_scripts WHERE module = $1) s "
 						 "FULL JOIN (SELECT * FROM steward.migrations WHERE module = $1) m "
 						 "  ON m.version = s.version "
-						 "ORDER BY steward.version_key(coalesce(s.version, m.version))",
+						 "ORDER BY coalesce(s.kind, m.kind) = 'repeatable', "
+						 "  steward.version_key(coalesce(s.version, m.version))",
 						 1, args, SPI_OK_SELECT);
 	st->nsteps = (int) SPI_processed;
 	st->steps = palloc0(sizeof(MigStep *) * Max(st->nsteps, 1));
@@ -121,6 +125,8 @@ steward_load_module(const char *module)
 		s->applied_checksum = getstr(tup, desc, 10);
 		s->applied_down_sql = getstr(tup, desc, 11);
 		s->applied_description = getstr(tup, desc, 12);
+		s->repeatable = getbool(tup, desc, 13);
+		s->transactional = getbool(tup, desc, 14);
 		st->steps[i] = s;
 	}
 	return st;
@@ -152,18 +158,22 @@ steward_define_module_row(const char *module, const char *schema, const char *de
 }
 
 /*
- * Insert or replace a registered script.
+ * Insert or replace a registered script.  Returns what it did: 'a'dded,
+ * 'r'eplaced, or 'u'nchanged when the row already held exactly this
+ * script (then it is not written, and keeps its registered_at).
  */
-void
+char
 steward_store_script(const char *module, const char *version, const char *up_sql,
 					 const char *down_sql, const char *description, const char *checksum,
-					 Datum requires, bool requires_null)
+					 Datum requires, bool requires_null, bool repeatable, bool transactional)
 {
 	StewardCatalogAccess ca;
-	Oid			types[7] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTARRAYOID};
-	Datum		values[7];
-	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	Oid			types[9] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTARRAYOID,
+	TEXTOID, BOOLOID};
+	Datum		values[9];
+	char		nulls[9] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
 	const char *args[6] = {module, version, up_sql, down_sql, description, checksum};
+	char		result = 'u';
 	int			i;
 
 	for (i = 0; i < 6; i++)
@@ -173,28 +183,68 @@ steward_store_script(const char *module, const char *version, const char *up_sql
 	}
 	values[6] = requires;
 	nulls[6] = requires_null ? 'n' : ' ';
+	values[7] = CStringGetTextDatum(repeatable ? "repeatable" : "versioned");
+	values[8] = BoolGetDatum(transactional);
 	steward_catalog_enter(&ca);
-	steward_exec_cached("INSERT INTO steward.migration_scripts AS s "
-						"(module, version, up_sql, down_sql, description, checksum, requires) "
-						"VALUES ($1, $2, $3, $4, $5, $6, $7) "
-						"ON CONFLICT (module, version) DO UPDATE SET up_sql = excluded.up_sql, "
-						"  down_sql = excluded.down_sql, description = excluded.description, "
-						"  checksum = excluded.checksum, requires = excluded.requires, "
-						"  registered_at = CASE WHEN s.checksum = excluded.checksum "
-						"    THEN s.registered_at ELSE now() END",
-						7, types, values, nulls, SPI_OK_INSERT);
+	if (steward_exec_cached("INSERT INTO steward.migration_scripts AS s "
+							"(module, version, up_sql, down_sql, description, checksum, requires, "
+							" kind, transactional) "
+							"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+							"ON CONFLICT (module, version) DO UPDATE SET up_sql = excluded.up_sql, "
+							"  down_sql = excluded.down_sql, description = excluded.description, "
+							"  checksum = excluded.checksum, requires = excluded.requires, "
+							"  kind = excluded.kind, transactional = excluded.transactional, "
+							"  registered_at = CASE WHEN s.checksum = excluded.checksum "
+							"    THEN s.registered_at ELSE now() END "
+							"WHERE (s.up_sql, s.down_sql, s.description, s.requires, s.kind, s.transactional) "
+							"  IS DISTINCT FROM (excluded.up_sql, excluded.down_sql, excluded.description, "
+							"  excluded.requires, excluded.kind, excluded.transactional) "
+							"RETURNING s.xmax = 0",
+							9, types, values, nulls, SPI_OK_INSERT_RETURNING) > 0)
+		result = getbool(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1) ? 'a' : 'r';
 	steward_catalog_leave(&ca);
+	return result;
 }
 
 /*
- * Record an applied (or, with baseline, adopted) migration.
+ * Remove a registered script (unregister, register_set).
+ */
+void
+steward_delete_script(const char *module, const char *version)
+{
+	const char *args[2] = {module, version};
+
+	steward_catalog_exec("DELETE FROM steward.migration_scripts WHERE module = $1 AND version = $2",
+						 2, args, SPI_OK_DELETE);
+}
+
+/*
+ * Make a registered script the one that was applied (a repeatable script
+ * whose changed version is unregistered).
+ */
+void
+steward_restore_applied_script(const char *module, const char *version)
+{
+	const char *args[2] = {module, version};
+
+	steward_catalog_exec("UPDATE steward.migration_scripts s SET up_sql = m.up_sql, "
+						 "  down_sql = m.down_sql, description = m.description, checksum = m.checksum "
+						 "FROM steward.migrations m "
+						 "WHERE s.module = $1 AND s.version = $2 AND m.module = $1 AND m.version = $2 "
+						 "  AND m.up_sql IS NOT NULL",
+						 2, args, SPI_OK_UPDATE);
+}
+
+/*
+ * Record an applied (or, with baseline, adopted) migration.  A repeatable
+ * script applied again replaces the row of its last application.
  */
 void
 steward_record_applied(ModuleState *st, MigStep *step, double ms, bool baseline, const char *by)
 {
 	char		msbuf[64];
 	char		rank[16];
-	const char *args[10];
+	const char *args[11];
 
 	snprintf(msbuf, sizeof(msbuf), "%.3f", ms);
 	snprintf(rank, sizeof(rank), "%d", ++st->max_rank);
@@ -205,13 +255,16 @@ steward_record_applied(ModuleState *st, MigStep *step, double ms, bool baseline,
 	args[4] = step->up_sql;
 	args[5] = step->down_sql;
 	args[6] = by;
-	args[7] = baseline ? NULL : msbuf;
+	args[7] = baseline || isnan(ms) ? NULL : msbuf;
 	args[8] = rank;
 	args[9] = baseline ? "true" : "false";
+	args[10] = step->repeatable ? "repeatable" : "versioned";
+	if (step->repeatable && step->applied)
+		steward_record_reverted(st, step);
 	steward_catalog_exec("INSERT INTO steward.migrations (module, version, description, checksum, "
-						 "  up_sql, down_sql, applied_by, duration_ms, rank, baseline) "
-						 "VALUES ($1, $2, $3, $4, $5, $6, $7::name, $8::float8, $9::int, $10::bool)",
-						 10, args, SPI_OK_INSERT);
+						 "  up_sql, down_sql, applied_by, duration_ms, rank, baseline, kind) "
+						 "VALUES ($1, $2, $3, $4, $5, $6, $7::name, $8::float8, $9::int, $10::bool, $11)",
+						 11, args, SPI_OK_INSERT);
 	step->applied = true;
 	step->baseline = baseline;
 	step->applied_checksum = step->checksum;

@@ -89,7 +89,7 @@ snapshot_error(const char *module, const char *holder)
  * steward.migration_lock_timeout, whose expiry names the holder.
  */
 static void
-wait_for_lock(LOCKTAG *tag, const char *module, uint32 key2)
+wait_for_lock(LOCKTAG *tag, const char *module, uint32 key2, bool session)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
@@ -104,7 +104,7 @@ wait_for_lock(LOCKTAG *tag, const char *module, uint32 key2)
 		snprintf(timeout, sizeof(timeout), "%d", steward_migration_lock_timeout);
 		(void) set_config_option("lock_timeout", timeout, PGC_USERSET, PGC_S_SESSION,
 								 GUC_ACTION_SAVE, true, 0, false);
-		(void) LockAcquire(tag, ExclusiveLock, false, false);
+		(void) LockAcquire(tag, ExclusiveLock, session, false);
 		AtEOXact_GUC(true, nestlevel);
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcxt);
@@ -134,6 +134,20 @@ wait_for_lock(LOCKTAG *tag, const char *module, uint32 key2)
 }
 
 /*
+ * The module lock's tag: key2 (returned) is the hash of the name, which is
+ * hashtext(module), so that clients can take the same lock with
+ * pg_advisory_lock(1937012580, hashtext(module)).
+ */
+static uint32
+module_lock_tag(const char *module, LOCKTAG *tag)
+{
+	uint32		key2 = DatumGetUInt32(hash_any((const unsigned char *) module, strlen(module)));
+
+	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, STEWARD_LOCK_KEY1, key2, 2);
+	return key2;
+}
+
+/*
  * Take the module's lock, waiting at most steward.migration_lock_timeout.
  * A transaction that reads with one snapshot throughout must neither wait
  * (refused at once) nor go on when another runner committed after its
@@ -142,18 +156,46 @@ wait_for_lock(LOCKTAG *tag, const char *module, uint32 key2)
 void
 steward_lock_module(const char *module)
 {
-	uint32		key2 = DatumGetUInt32(hash_any((const unsigned char *) module, strlen(module)));
+	uint32		key2;
 	LOCKTAG		tag;
 	LockAcquireResult res;
 
 	refuse_nested_call(module);
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, STEWARD_LOCK_KEY1, key2, 2);
+	key2 = module_lock_tag(module, &tag);
 	res = LockAcquire(&tag, ExclusiveLock, false, true);
 	if (res == LOCKACQUIRE_NOT_AVAIL && IsolationUsesXactSnapshot())
 		snapshot_error(module, steward_lock_holder(STEWARD_LOCK_KEY1, key2));
 	if (res == LOCKACQUIRE_NOT_AVAIL)
-		wait_for_lock(&tag, module, key2);
+		wait_for_lock(&tag, module, key2, false);
 	else if (res == LOCKACQUIRE_OK && IsolationUsesXactSnapshot() &&
 			 steward_module_changed_unseen(module))
 		snapshot_error(module, NULL);
+}
+
+/*
+ * Take the module's lock for the session (CALL steward.deploy): held
+ * across the transactions of a deploy until steward_unlock_module_session,
+ * which the caller must also call on error, since a session lock outlives
+ * a failed transaction.  The caller waits holding no snapshot, so that a
+ * CONCURRENTLY build of the runner it waits for is not waiting for it.
+ */
+void
+steward_lock_module_session(const char *module)
+{
+	LOCKTAG		tag;
+	uint32		key2;
+
+	refuse_nested_call(module);
+	key2 = module_lock_tag(module, &tag);
+	if (LockAcquire(&tag, ExclusiveLock, true, true) == LOCKACQUIRE_NOT_AVAIL)
+		wait_for_lock(&tag, module, key2, true);
+}
+
+void
+steward_unlock_module_session(const char *module)
+{
+	LOCKTAG		tag;
+
+	(void) module_lock_tag(module, &tag);
+	(void) LockRelease(&tag, ExclusiveLock, true);
 }

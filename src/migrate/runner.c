@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * runner.c
- *		Migration runner: the SQL-callable functions register, upgrade,
- *		downgrade, migrate, stamp, repair, plan and dry_run.
+ *		Migration runner: the SQL-callable functions upgrade, downgrade,
+ *		migrate, stamp, repair, plan and dry_run, and the planning and
+ *		execution of steps that deploy (deploy.c) shares.
  *
  * Every function that reads a module's state first takes the module's
  * lock (modlock.c) and only then loads the state, so concurrent runners
@@ -12,11 +13,19 @@
  * A failure is re-raised with module and version in the message and the
  * original error in the detail, keeping the original SQLSTATE.
  *
+ * A plan takes the pending versioned steps in version order, then (for
+ * head, +N or a repeatable target) the repeatable scripts whose checksum
+ * changed since they were last applied, in natural order of their
+ * description.  A no-transaction step cannot run inside the caller's
+ * transaction: upgrade, migrate and downgrade refuse a plan that holds
+ * one before anything runs, naming it and how to run it.
+ *
  *-------------------------------------------------------------------------
  */
 #include "migrate_int.h"
 
 #include <limits.h>
+#include <math.h>
 
 #include "access/xact.h"
 #include "catalog/pg_type.h"
@@ -37,25 +46,13 @@
 int			steward_migration_lock_timeout = 30000;
 int			steward_ddl_lock_timeout = 5000;
 
-/*
- * The migrations whose SQL runs now, innermost first: a migration's SQL may
- * run another module's migrations, and each level must know every module
- * that is in the middle of one (steward_migration_running).
- */
-typedef struct RunningMigration
-{
-	const char *module;
-	const char *version;
-	struct RunningMigration *outer;
-} RunningMigration;
-
+/* The migrations whose SQL runs now, innermost first (migrate_int.h). */
 static RunningMigration *running = NULL;
 
 /* Who listens to runs (drift's fingerprints); a copy, zeroed when none. */
 static StewardMigrationListener listener;
 
 PG_FUNCTION_INFO_V1(steward_define_module);
-PG_FUNCTION_INFO_V1(steward_register);
 PG_FUNCTION_INFO_V1(steward_upgrade);
 PG_FUNCTION_INFO_V1(steward_downgrade);
 PG_FUNCTION_INFO_V1(steward_migrate);
@@ -63,31 +60,6 @@ PG_FUNCTION_INFO_V1(steward_stamp);
 PG_FUNCTION_INFO_V1(steward_repair);
 PG_FUNCTION_INFO_V1(steward_plan);
 PG_FUNCTION_INFO_V1(steward_dry_run);
-
-typedef enum TargetKind
-{
-	TARGET_HEAD,
-	TARGET_BASE,
-	TARGET_UP,					/* +N */
-	TARGET_DOWN,				/* -N */
-	TARGET_VERSION,
-	TARGET_ONE					/* exactly this version (migrate) */
-} TargetKind;
-
-typedef struct Target
-{
-	TargetKind	kind;
-	int			n;
-	const char *version;
-} Target;
-
-/* One step of a plan: a migration and the direction it runs in. */
-typedef struct PlanStep
-{
-	MigStep    *mig;
-	bool		up;
-	char	   *sql;			/* templates expanded */
-} PlanStep;
 
 /*
  * The migration running now in this backend (migrate.h): capture and audit
@@ -122,12 +94,49 @@ steward_migration_running(const char *module)
 }
 
 /*
+ * Make module:version the innermost running migration while its SQL runs
+ * (here, or in deploy's background worker); steward_migration_leave
+ * restores the outer one, also on error.
+ */
+void
+steward_migration_enter(RunningMigration *frame, const char *module, const char *version)
+{
+	frame->module = module;
+	frame->version = version;
+	frame->outer = running;
+	running = frame;
+}
+
+void
+steward_migration_leave(RunningMigration *frame)
+{
+	running = frame->outer;
+}
+
+/*
  * Set the one listener to migration runs (drift, from its init).
  */
 void
 steward_migration_listen(const StewardMigrationListener *l)
 {
 	listener = *l;
+}
+
+/*
+ * The listener's calls around a run of steps, for deploy too.
+ */
+void
+steward_run_begin(void)
+{
+	if (listener.run_begin)
+		listener.run_begin();
+}
+
+void
+steward_run_end(const char *module, const char *version)
+{
+	if (listener.run_end)
+		listener.run_end(module, version);
 }
 
 /*
@@ -159,8 +168,8 @@ steward_migrate_init(void)
  * Fetch a text argument as a C string; NULL or empty is an error unless
  * allowed.
  */
-static char *
-text_arg(FunctionCallInfo fcinfo, int n, const char *name, bool nullable)
+char *
+steward_text_arg(FunctionCallInfo fcinfo, int n, const char *name, bool nullable)
 {
 	char	   *s;
 
@@ -185,8 +194,8 @@ text_arg(FunctionCallInfo fcinfo, int n, const char *name, bool nullable)
 /*
  * Parse a target: head, base, +N, -N or a version.
  */
-static Target
-parse_target(const char *target)
+Target
+steward_parse_target(const char *target)
 {
 	Target		t = {TARGET_VERSION, 0, target};
 
@@ -215,48 +224,14 @@ parse_target(const char *target)
 	return t;
 }
 
-/*
- * Check the requires array of register: each element "module:version".
- */
-static void
-check_requires(ArrayType *arr)
-{
-	Datum	   *elems;
-	bool	   *nulls;
-	int			n,
-				i;
-
-	if (ARR_NDIM(arr) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("requires must be a one-dimensional array"),
-				 errhint("Pass ARRAY['module:version', ...].")));
-	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
-	for (i = 0; i < n; i++)
-	{
-		char	   *req;
-		char	   *colon;
-
-		if (nulls[i])
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("requires must not contain NULL"),
-					 errhint("Pass ARRAY['module:version', ...].")));
-		req = TextDatumGetCString(elems[i]);
-		colon = strrchr(req, ':');
-		if (colon == NULL || colon == req)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid requirement \"%s\"", req),
-					 errhint("Write requirements as module:version, e.g. 'core:3'.")));
-		steward_check_version(colon + 1, "required version");
-	}
-}
-
 /* ---------- planning ---------- */
 
-static MigStep *
-find_step(ModuleState *st, const char *version)
+/*
+ * The step of a version (or of a repeatable script's R__ key), NULL when
+ * the module knows none.
+ */
+MigStep *
+steward_find_step(ModuleState *st, const char *version)
 {
 	int			i;
 
@@ -266,10 +241,49 @@ find_step(ModuleState *st, const char *version)
 	return NULL;
 }
 
+/*
+ * Is the step to be applied: registered and never applied, or for a
+ * repeatable script, changed since it was last applied?
+ */
+bool
+steward_step_pending(MigStep *s)
+{
+	if (!s->registered)
+		return false;
+	if (!s->applied)
+		return true;
+	return s->repeatable && (s->applied_checksum == NULL ||
+							 strcmp(s->applied_checksum, s->checksum) != 0);
+}
+
+/*
+ * How messages name a step: "migration 3", or for a repeatable script
+ * "repeatable script "views"".
+ */
+char *
+steward_step_name(const char *version)
+{
+	if (steward_is_repeatable_key(version))
+		return psprintf("repeatable script \"%s\"", version + strlen(STEWARD_REPEATABLE_PREFIX));
+	return psprintf("migration %s", version);
+}
+
+/* Position of a step in the module's order. */
+static int
+step_index(ModuleState *st, MigStep *s)
+{
+	int			i;
+
+	for (i = 0; i < st->nsteps; i++)
+		if (st->steps[i] == s)
+			return i;
+	return -1;
+}
+
 static MigStep *
 known_target(ModuleState *st, const char *version)
 {
-	MigStep    *s = find_step(st, version);
+	MigStep    *s = steward_find_step(st, version);
 
 	if (s == NULL)
 		ereport(ERROR,
@@ -284,8 +298,8 @@ known_target(ModuleState *st, const char *version)
  * Raise the checksum-mismatch error for an applied migration whose
  * registered script changed.
  */
-static void
-mismatch_error(ModuleState *st, MigStep *s)
+void
+steward_mismatch_error(ModuleState *st, MigStep *s)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -313,41 +327,44 @@ check_applied(ModuleState *st)
 	{
 		MigStep    *s = st->steps[i];
 
-		if (s->applied)
+		if (s->applied && !s->repeatable)
 		{
 			highest = s->version;
 			if (s->registered && s->applied_checksum != NULL &&
 				strcmp(s->applied_checksum, s->checksum) != 0)
-				mismatch_error(st, s);
+				steward_mismatch_error(st, s);
 		}
 	}
 	return highest;
 }
 
 /*
- * upgrade_steps' choice of the registered, unapplied versions to run, in
- * version order, up to target (or t.n of them for +N; only target for
- * migrate).  Refuses a version below the highest applied one, and for
- * migrate a pending version below target, unless out_of_order: either
- * would apply migrations in another order than their versions.
+ * upgrade_steps' choice of the steps to run, in the module's order (the
+ * versioned ones by version, then the changed repeatable scripts), up to
+ * target (or t.n of them for +N; only target for migrate).  A version
+ * target takes no repeatable script.  Refuses a version below the highest
+ * applied one, and for migrate a pending version below target, unless
+ * out_of_order: either would apply migrations in another order than
+ * their versions.
  */
 static List *
 pending_steps(ModuleState *st, Target t, MigStep *target, const char *highest,
 			  bool out_of_order)
 {
 	List	   *steps = NIL;
+	int			ti = target ? step_index(st, target) : -1;
 	int			i;
 
 	for (i = 0; i < st->nsteps; i++)
 	{
 		MigStep    *s = st->steps[i];
 
-		if (s->applied || !s->registered)
+		if (!steward_step_pending(s))
 			continue;
 		if (t.kind == TARGET_ONE && s != target)
 		{
 			/* migrate must not silently leave lower pending versions behind */
-			if (!out_of_order && steward_version_compare(s->version, target->version) < 0)
+			if (!out_of_order && !s->repeatable && i < ti)
 				ereport(ERROR,
 						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 						 errmsg("migration %s of module \"%s\" is pending below %s",
@@ -358,11 +375,12 @@ pending_steps(ModuleState *st, Target t, MigStep *target, const char *highest,
 								 st->module, target->version)));
 			continue;
 		}
-		if (target != NULL && steward_version_compare(s->version, target->version) > 0)
+		if (ti >= 0 && i > ti)
 			break;
 		if (t.kind == TARGET_UP && list_length(steps) >= t.n)
 			break;
-		if (highest != NULL && steward_version_compare(s->version, highest) < 0 && !out_of_order)
+		if (!s->repeatable && highest != NULL && !out_of_order &&
+			steward_version_compare(s->version, highest) < 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("migration %s of module \"%s\" is older than applied version %s",
@@ -401,7 +419,7 @@ check_requirements(ModuleState *st, List *steps)
 			*colon = '\0';
 			if (strcmp(req, st->module) == 0)
 			{
-				MigStep    *r = find_step(st, rversion);
+				MigStep    *r = steward_find_step(st, rversion);
 				ListCell   *ec;
 
 				met = r != NULL && r->applied;
@@ -426,12 +444,12 @@ check_requirements(ModuleState *st, List *steps)
 }
 
 /*
- * Steps to apply for upgrade to target, in version order.  Refuses changed
- * applied scripts, gaps (unless allowed) and unmet requirements before
- * anything runs.
+ * Steps to apply for upgrade (and deploy) to target, in the module's
+ * order.  Refuses changed applied scripts, gaps (unless allowed) and unmet
+ * requirements before anything runs.
  */
-static List *
-upgrade_steps(ModuleState *st, Target t, bool out_of_order)
+List *
+steward_upgrade_steps(ModuleState *st, Target t, bool out_of_order)
 {
 	List	   *steps;
 	const char *highest;
@@ -452,17 +470,13 @@ upgrade_steps(ModuleState *st, Target t, bool out_of_order)
 }
 
 /*
- * Steps to revert for downgrade to target, newest first.  Refuses before
- * anything runs if any of them has no down_sql.
+ * The step a downgrade stops at (NULL for base and -N).  head, +N and a
+ * repeatable script point up: repeatable scripts are never reverted.
  */
-static List *
-downgrade_steps(ModuleState *st, Target t)
+static MigStep *
+downgrade_target(ModuleState *st, Target t)
 {
-	List	   *steps = NIL;
 	MigStep    *target = NULL;
-	StringInfoData missing;
-	int			i;
-	ListCell   *lc;
 
 	if (t.kind == TARGET_HEAD || t.kind == TARGET_UP)
 		ereport(ERROR,
@@ -471,12 +485,34 @@ downgrade_steps(ModuleState *st, Target t)
 				 errhint("Use steward.upgrade('%s', ...) to apply migrations.", st->module)));
 	if (t.kind == TARGET_VERSION)
 		target = known_target(st, t.version);
+	if (target != NULL && target->repeatable)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("downgrade target \"%s\" is a repeatable script", t.version),
+				 errdetail("Repeatable scripts are applied again when they change and never reverted."),
+				 errhint("Downgrade to a version, -N or base.")));
+	return target;
+}
+
+/*
+ * Steps to revert for downgrade to target, newest first; repeatable
+ * scripts stay.  Refuses before anything runs if any of them has no
+ * down_sql.
+ */
+static List *
+downgrade_steps(ModuleState *st, Target t)
+{
+	List	   *steps = NIL;
+	MigStep    *target = downgrade_target(st, t);
+	StringInfoData missing;
+	int			i;
+	ListCell   *lc;
 
 	for (i = st->nsteps - 1; i >= 0; i--)
 	{
 		MigStep    *s = st->steps[i];
 
-		if (!s->applied)
+		if (!s->applied || s->repeatable)
 			continue;
 		if (target != NULL && steward_version_compare(s->version, target->version) <= 0)
 			break;
@@ -515,10 +551,13 @@ down_sql_of(MigStep *s)
 }
 
 /*
- * Turn migration steps into plan steps with the SQL to run.
+ * Turn migration steps into plan steps with the SQL to run.  The SQL of a
+ * no-transaction step starts with the line that marks it as one, so that
+ * whoever reads the plan (steward.plan, the pg_steward program) knows how
+ * it must run.
  */
-static List *
-make_plan(ModuleState *st, List *migs, bool up)
+List *
+steward_make_plan(ModuleState *st, List *migs, bool up)
 {
 	List	   *plan = NIL;
 	ListCell   *lc;
@@ -530,7 +569,45 @@ make_plan(ModuleState *st, List *migs, bool up)
 		p->mig = lfirst(lc);
 		p->up = up;
 		p->sql = steward_expand_templates(up ? p->mig->up_sql : down_sql_of(p->mig), st->schema);
+		if (!p->mig->transactional && !steward_script_no_transaction(p->sql))
+			p->sql = psprintf("%s\n%s", STEWARD_NO_TRANSACTION_MARK, p->sql);
 		plan = lappend(plan, p);
+	}
+	return plan;
+}
+
+/*
+ * The error for a no-transaction step that would run inside the caller's
+ * transaction (upgrade, migrate, downgrade, dry_run): it names the step
+ * and what runs it.
+ */
+static void
+no_transaction_error(ModuleState *st, MigStep *s, bool up)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+			 errmsg("%s of module \"%s\" is a no-transaction step and cannot be %s inside a transaction",
+					steward_step_name(s->version), st->module, up ? "applied" : "reverted"),
+			 errdetail("Its statements (such as CREATE INDEX CONCURRENTLY) run one by one as top-level statements; this function runs inside the caller's transaction."),
+			 up ? errhint("Apply it with CALL steward.deploy('%s') or the pg_steward program (pg_steward upgrade).", st->module) :
+			 errhint("Revert it with the pg_steward program (pg_steward downgrade), which runs its down script statement by statement.")));
+}
+
+/*
+ * upgrade, migrate and downgrade run inside the caller's transaction:
+ * refuse a plan that holds a no-transaction step before anything runs.
+ */
+static List *
+refuse_no_transaction(ModuleState *st, List *plan)
+{
+	ListCell   *lc;
+
+	foreach(lc, plan)
+	{
+		PlanStep   *p = lfirst(lc);
+
+		if (!p->mig->transactional)
+			no_transaction_error(st, p->mig, p->up);
 	}
 	return plan;
 }
@@ -548,9 +625,10 @@ target_is_down(ModuleState *st, Target t)
 		return true;
 	if (t.kind != TARGET_VERSION)
 		return false;
-	(void) known_target(st, t.version);
+	if (known_target(st, t.version)->repeatable)
+		return false;
 	for (i = 0; i < st->nsteps; i++)
-		if (st->steps[i]->applied &&
+		if (st->steps[i]->applied && !st->steps[i]->repeatable &&
 			steward_version_compare(st->steps[i]->version, t.version) > 0)
 			return true;
 	return false;
@@ -584,20 +662,20 @@ truncate_context(char *context)
  * afterwards, also on error.
  */
 static double
-run_sql(const char *module, const char *version, bool up, const char *sql)
+run_sql(const char *module, MigStep *s, bool up, const char *sql)
 {
 	int			nestlevel;
 	char		timeout[32];
 	instr_time	start;
 	instr_time	duration;
 	MemoryContext oldcxt = CurrentMemoryContext;
-	RunningMigration frame = {module, version, running};
+	RunningMigration frame;
 
 	nestlevel = NewGUCNestLevel();
 	snprintf(timeout, sizeof(timeout), "%d", steward_ddl_lock_timeout);
 	(void) set_config_option("lock_timeout", timeout, PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
-	running = &frame;
+	steward_migration_enter(&frame, module, s->version);
 	INSTR_TIME_SET_CURRENT(start);
 	PG_TRY();
 	{
@@ -610,13 +688,13 @@ run_sql(const char *module, const char *version, bool up, const char *sql)
 	{
 		ErrorData  *edata;
 
-		running = frame.outer;
+		steward_migration_leave(&frame);
 		MemoryContextSwitchTo(oldcxt);
 		edata = CopyErrorData();
 		FlushErrorState();
 		ereport(ERROR,
 				(errcode(edata->sqlerrcode),
-				 errmsg("migration %s of module \"%s\" failed%s", version, module,
+				 errmsg("%s of module \"%s\" failed%s", steward_step_name(s->version), module,
 						up ? "" : " to revert"),
 				 errdetail("%s%s%s", edata->message,
 						   edata->detail ? ": " : "", edata->detail ? edata->detail : ""),
@@ -626,46 +704,62 @@ run_sql(const char *module, const char *version, bool up, const char *sql)
 	PG_END_TRY();
 	INSTR_TIME_SET_CURRENT(duration);
 	INSTR_TIME_SUBTRACT(duration, start);
-	running = frame.outer;
+	steward_migration_leave(&frame);
 	AtEOXact_GUC(true, nestlevel);
 	return INSTR_TIME_GET_MILLISEC(duration);
 }
 
-static char *
-current_role_name(void)
+/* The role that runs the migrations, as events record it. */
+char *
+steward_current_role_name(void)
 {
 	return GetUserNameFromId(GetUserId(), false);
 }
 
-static char *
-duration_detail(double ms, const char *target)
+/*
+ * An apply or revert event's detail: the duration (NaN: unknown), the
+ * target of the run (NULL for record_step) and whether the step ran
+ * outside a transaction.
+ */
+char *
+steward_step_detail(double ms, const char *target, bool outside)
 {
 	StringInfoData buf;
 
 	initStringInfo(&buf);
-	appendStringInfo(&buf, "{\"duration_ms\": %.3f, \"target\": ", ms);
-	escape_json(&buf, target);
+	if (isnan(ms))
+		appendStringInfoString(&buf, "{\"duration_ms\": null, \"target\": ");
+	else
+		appendStringInfo(&buf, "{\"duration_ms\": %.3f, \"target\": ", ms);
+	if (target != NULL)
+		escape_json(&buf, target);
+	else
+		appendStringInfoString(&buf, "null");
+	if (outside)
+		appendStringInfoString(&buf, ", \"no_transaction\": true");
 	appendStringInfoChar(&buf, '}');
 	return buf.data;
 }
 
 /*
- * Run and record one plan step; return its duration.
+ * Run and record one plan step of a transactional migration; return its
+ * duration.
  */
-static double
-execute_step(ModuleState *st, PlanStep *p, const char *by, const char *target)
+double
+steward_execute_step(ModuleState *st, PlanStep *p, const char *by, const char *target)
 {
-	double		ms = run_sql(st->module, p->mig->version, p->up, p->sql);
+	double		ms = run_sql(st->module, p->mig, p->up, p->sql);
+	char	   *detail = steward_step_detail(ms, target, false);
 
 	if (p->up)
 	{
 		steward_record_applied(st, p->mig, ms, false, by);
-		steward_record_event(st->module, p->mig->version, "apply", by, duration_detail(ms, target));
+		steward_record_event(st->module, p->mig->version, "apply", by, detail);
 	}
 	else
 	{
 		steward_record_reverted(st, p->mig);
-		steward_record_event(st->module, p->mig->version, "revert", by, duration_detail(ms, target));
+		steward_record_event(st->module, p->mig->version, "revert", by, detail);
 	}
 	return ms;
 }
@@ -677,17 +771,16 @@ execute_step(ModuleState *st, PlanStep *p, const char *by, const char *target)
 static int
 execute_plan(ModuleState *st, List *plan, const char *target, ReturnSetInfo *rsinfo)
 {
-	char	   *by = current_role_name();
+	char	   *by = steward_current_role_name();
 	ListCell   *lc;
 
 	if (plan == NIL)
 		return 0;
-	if (listener.run_begin)
-		listener.run_begin();
+	steward_run_begin();
 	foreach(lc, plan)
 	{
 		PlanStep   *p = lfirst(lc);
-		double		ms = execute_step(st, p, by, target);
+		double		ms = steward_execute_step(st, p, by, target);
 
 		if (rsinfo != NULL)
 		{
@@ -703,8 +796,7 @@ execute_plan(ModuleState *st, List *plan, const char *target, ReturnSetInfo *rsi
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		}
 	}
-	if (listener.run_end)
-		listener.run_end(st->module, ((PlanStep *) llast(plan))->mig->version);
+	steward_run_end(st->module, ((PlanStep *) llast(plan))->mig->version);
 	return list_length(plan);
 }
 
@@ -716,81 +808,6 @@ open_module(const char *module)
 {
 	steward_lock_module(module);
 	return steward_load_module(module);
-}
-
-/*
- * Check a script for syntax and for statements that cannot run inside a
- * migration; errors name module and version.
- */
-static void
-check_script(const char *module, const char *version, const char *schema,
-			 const char *sql, const char *which)
-{
-	char	   *expanded = steward_expand_templates(sql, schema);
-	const char *bad = NULL;
-	MemoryContext oldcxt = CurrentMemoryContext;
-
-	PG_TRY();
-	{
-		bad = steward_nontransactional_statement(expanded);
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(oldcxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		ereport(ERROR,
-				(errcode(edata->sqlerrcode),
-				 errmsg("%s of migration %s of module \"%s\" is not valid SQL", which, version, module),
-				 errdetail("%s", edata->message),
-				 errhint("Fix the script and register it again.")));
-	}
-	PG_END_TRY();
-	if (bad != NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
-				 errmsg("%s of migration %s of module \"%s\" contains %s, which cannot run inside a transaction",
-						which, version, module, bad),
-				 errdetail("Migrations run inside the caller's transaction so that they are atomic."),
-				 errhint("Run that statement on its own, outside any transaction block (for example with psql in autocommit mode), and keep the migration to transactional statements.")));
-}
-
-/*
- * register's work, shared with migrate: lock, validate and store.
- */
-static void
-do_register(const char *module, const char *version, const char *up_sql,
-			const char *down_sql, const char *description, Datum requires, bool requires_null)
-{
-	ModuleState *st;
-	char	   *checksum;
-	char	   *applied_checksum;
-	bool		applied;
-
-	steward_check_version(version, "migration version");
-	if (!requires_null)
-		check_requires(DatumGetArrayTypeP(requires));
-	steward_lock_module(module);
-	st = steward_load_module_header(module);
-	check_script(module, version, st->schema, up_sql, "up_sql");
-	if (down_sql != NULL)
-		check_script(module, version, st->schema, down_sql, "down_sql");
-
-	checksum = steward_script_checksum(up_sql, strlen(up_sql));
-	applied_checksum = steward_applied_checksum(module, version, &applied);
-	if (applied && applied_checksum != NULL && strcmp(applied_checksum, checksum) != 0)
-	{
-		MigStep		s = {0};
-
-		s.version = (char *) version;
-		s.checksum = checksum;
-		s.applied_checksum = applied_checksum;
-		mismatch_error(st, &s);
-	}
-	steward_store_script(module, version, up_sql, down_sql, description, checksum,
-						 requires, requires_null);
 }
 
 /* ---------- SQL-callable functions ---------- */
@@ -806,8 +823,8 @@ steward_define_module(PG_FUNCTION_ARGS)
 	char	   *schema;
 
 	steward_require_writable("steward.define_module()");
-	module = text_arg(fcinfo, 0, "module", false);
-	description = text_arg(fcinfo, 2, "description", true);
+	module = steward_text_arg(fcinfo, 0, "module", false);
+	description = steward_text_arg(fcinfo, 2, "description", true);
 	if (PG_ARGISNULL(1))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -827,31 +844,6 @@ steward_define_module(PG_FUNCTION_ARGS)
 }
 
 /*
- * steward.register(module, version, up_sql, down_sql, description, requires)
- */
-Datum
-steward_register(PG_FUNCTION_ARGS)
-{
-	char	   *module;
-	char	   *version;
-	char	   *up_sql;
-	char	   *down_sql;
-	char	   *description;
-
-	steward_require_writable("steward.register()");
-	module = text_arg(fcinfo, 0, "module", false);
-	version = text_arg(fcinfo, 1, "version", true);
-	up_sql = text_arg(fcinfo, 2, "up_sql", false);
-	down_sql = text_arg(fcinfo, 3, "down_sql", true);
-	description = text_arg(fcinfo, 4, "description", true);
-	SPI_connect();
-	do_register(module, version, up_sql, down_sql, description,
-				PG_ARGISNULL(5) ? (Datum) 0 : PG_GETARG_DATUM(5), PG_ARGISNULL(5));
-	SPI_finish();
-	PG_RETURN_VOID();
-}
-
-/*
  * steward.upgrade(module, target, allow_out_of_order)
  */
 Datum
@@ -865,13 +857,14 @@ steward_upgrade(PG_FUNCTION_ARGS)
 	ModuleState *st;
 
 	steward_require_writable("steward.upgrade()");
-	module = text_arg(fcinfo, 0, "module", false);
-	target = text_arg(fcinfo, 1, "target", false);
-	t = parse_target(target);
+	module = steward_text_arg(fcinfo, 0, "module", false);
+	target = steward_text_arg(fcinfo, 1, "target", false);
+	t = steward_parse_target(target);
 	InitMaterializedSRF(fcinfo, 0);
 	SPI_connect();
 	st = open_module(module);
-	execute_plan(st, make_plan(st, upgrade_steps(st, t, ooo), true), target, rsinfo);
+	execute_plan(st, refuse_no_transaction(st, steward_make_plan(st, steward_upgrade_steps(st, t, ooo), true)),
+				 target, rsinfo);
 	SPI_finish();
 	return (Datum) 0;
 }
@@ -889,13 +882,14 @@ steward_downgrade(PG_FUNCTION_ARGS)
 	ModuleState *st;
 
 	steward_require_writable("steward.downgrade()");
-	module = text_arg(fcinfo, 0, "module", false);
-	target = text_arg(fcinfo, 1, "target", false);
-	t = parse_target(target);
+	module = steward_text_arg(fcinfo, 0, "module", false);
+	target = steward_text_arg(fcinfo, 1, "target", false);
+	t = steward_parse_target(target);
 	InitMaterializedSRF(fcinfo, 0);
 	SPI_connect();
 	st = open_module(module);
-	execute_plan(st, make_plan(st, downgrade_steps(st, t), false), target, rsinfo);
+	execute_plan(st, refuse_no_transaction(st, steward_make_plan(st, downgrade_steps(st, t), false)),
+				 target, rsinfo);
 	SPI_finish();
 	return (Datum) 0;
 }
@@ -917,23 +911,31 @@ steward_migrate(PG_FUNCTION_ARGS)
 	MigStep    *s;
 	Target		t;
 	const char *result = "skipped";
+	ScriptDef	def = {0};
 
 	steward_require_writable("steward.migrate()");
-	module = text_arg(fcinfo, 0, "module", false);
-	version = text_arg(fcinfo, 1, "version", true);
-	up_sql = text_arg(fcinfo, 2, "up_sql", false);
-	down_sql = text_arg(fcinfo, 3, "down_sql", true);
-	description = text_arg(fcinfo, 4, "description", true);
+	module = steward_text_arg(fcinfo, 0, "module", false);
+	version = steward_text_arg(fcinfo, 1, "version", true);
+	up_sql = steward_text_arg(fcinfo, 2, "up_sql", false);
+	down_sql = steward_text_arg(fcinfo, 3, "down_sql", true);
+	description = steward_text_arg(fcinfo, 4, "description", true);
+	def.version = version;
+	def.up_sql = up_sql;
+	def.down_sql = down_sql;
+	def.description = description;
+	def.requires_null = true;
+	def.transactional = true;
 	SPI_connect();
-	do_register(module, version, up_sql, down_sql, description, (Datum) 0, true);
+	steward_register_script(module, &def);
 	st = steward_load_module(module);
-	s = find_step(st, version);
+	s = steward_find_step(st, version);
 	if (!s->applied)
 	{
 		t.kind = TARGET_ONE;
 		t.version = version;
 		t.n = 0;
-		execute_plan(st, make_plan(st, upgrade_steps(st, t, ooo), true), version, NULL);
+		execute_plan(st, refuse_no_transaction(st, steward_make_plan(st, steward_upgrade_steps(st, t, ooo), true)),
+					 version, NULL);
 		result = "applied";
 	}
 	SPI_finish();
@@ -956,8 +958,8 @@ stamp_forget(ModuleState *st, Target t, const char *version, const char *by,
 	{
 		MigStep    *s = st->steps[i];
 
-		if (s->applied && (t.kind == TARGET_BASE ||
-						   steward_version_compare(s->version, version) > 0))
+		if (s->applied && !s->repeatable &&
+			(t.kind == TARGET_BASE || steward_version_compare(s->version, version) > 0))
 		{
 			steward_record_reverted(st, s);
 			steward_record_event(st->module, s->version, "baseline", by,
@@ -980,7 +982,7 @@ stamp_adopt(ModuleState *st, const char *version, const char *by, const char *de
 	{
 		MigStep    *s = st->steps[i];
 
-		if (steward_version_compare(s->version, version) > 0)
+		if (s->repeatable || steward_version_compare(s->version, version) > 0)
 			break;
 		if (!s->applied && s->registered)
 		{
@@ -1034,7 +1036,14 @@ stamp_target(FunctionCallInfo fcinfo, const char *module)
 	if (strcmp(version, "base") != 0 && strcmp(version, "head") != 0 &&
 		version[0] != '+' && version[0] != '-')
 		steward_check_version(version, "migration version");
-	t = parse_target(version);
+	if (steward_is_repeatable_key(version))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cannot stamp module \"%s\" at \"%s\"", module, version),
+				 errdetail("Versions starting with %s name repeatable scripts, which are applied whenever they change.",
+						   STEWARD_REPEATABLE_PREFIX),
+				 errhint("Stamp at a version, or at base.")));
+	t = steward_parse_target(version);
 	if (t.kind != TARGET_VERSION && t.kind != TARGET_BASE)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -1062,13 +1071,13 @@ steward_stamp(PG_FUNCTION_ARGS)
 	StringInfoData detail;
 
 	steward_require_writable("steward.stamp()");
-	module = text_arg(fcinfo, 0, "module", false);
+	module = steward_text_arg(fcinfo, 0, "module", false);
 	t = stamp_target(fcinfo, module);
 	version = t.version;
 	SPI_connect();
 	st = open_module(module);
-	known = t.kind == TARGET_BASE || find_step(st, version) != NULL;
-	by = current_role_name();
+	known = t.kind == TARGET_BASE || steward_find_step(st, version) != NULL;
+	by = steward_current_role_name();
 	initStringInfo(&detail);
 	appendStringInfoString(&detail, "{\"stamp\": ");
 	escape_json(&detail, version);
@@ -1099,8 +1108,14 @@ steward_stamp(PG_FUNCTION_ARGS)
 static MigStep *
 repairable_step(ModuleState *st, const char *module, const char *version, const char *up_sql)
 {
-	MigStep    *s = find_step(st, version);
+	MigStep    *s = steward_find_step(st, version);
 
+	if (s != NULL && s->repeatable)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("%s of module \"%s\" needs no repair", steward_step_name(s->version), module),
+				 errdetail("A repeatable script that changed is applied again, not refused."),
+				 errhint("Apply it with steward.upgrade('%s') or CALL steward.deploy('%s').", module, module)));
 	if (s == NULL || !s->applied)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -1158,22 +1173,25 @@ steward_repair(PG_FUNCTION_ARGS)
 	char	   *new_sql;
 	char	   *new_checksum;
 	char	   *detail;
+	bool		tx;
 
 	steward_require_writable("steward.repair()");
-	module = text_arg(fcinfo, 0, "module", false);
-	version = text_arg(fcinfo, 1, "version", true);
-	reason = text_arg(fcinfo, 2, "reason", false);
-	up_sql = text_arg(fcinfo, 3, "up_sql", true);
-	down_sql = text_arg(fcinfo, 4, "down_sql", true);
+	module = steward_text_arg(fcinfo, 0, "module", false);
+	version = steward_text_arg(fcinfo, 1, "version", true);
+	reason = steward_text_arg(fcinfo, 2, "reason", false);
+	up_sql = steward_text_arg(fcinfo, 3, "up_sql", true);
+	down_sql = steward_text_arg(fcinfo, 4, "down_sql", true);
 	steward_check_version(version, "migration version");
 	SPI_connect();
 	st = open_module(module);
 	s = repairable_step(st, module, version, up_sql);
-	if (up_sql != NULL)
-		check_script(module, version, st->schema, up_sql, "up_sql");
-	if (down_sql != NULL)
-		check_script(module, version, st->schema, down_sql, "down_sql");
 	new_sql = up_sql ? up_sql : s->up_sql;
+	tx = (s->registered ? s->transactional : true) && !steward_script_no_transaction(new_sql) &&
+		!steward_script_no_transaction(down_sql);
+	if (up_sql != NULL)
+		steward_check_script(module, version, st->schema, up_sql, "up_sql", tx);
+	if (down_sql != NULL)
+		steward_check_script(module, version, st->schema, down_sql, "down_sql", tx);
 	new_checksum = steward_script_checksum(new_sql, strlen(new_sql));
 	old_checksum = s->applied_checksum;
 	if (old_checksum != NULL && strcmp(old_checksum, new_checksum) == 0 && down_sql == NULL &&
@@ -1186,10 +1204,11 @@ steward_repair(PG_FUNCTION_ARGS)
 		steward_store_script(module, version, new_sql,
 							 down_sql ? down_sql : (s->registered ? s->down_sql : s->applied_down_sql),
 							 s->registered ? s->description : s->applied_description,
-							 new_checksum, (Datum) 0, true);
+							 new_checksum, steward_list_to_array(s->requires, TEXTOID),
+							 s->requires == NIL, false, tx);
 		steward_record_repair(module, version, new_sql, new_checksum);
 		detail = repair_detail(reason, old_checksum, new_checksum);
-		steward_record_event(module, version, "repair", current_role_name(), detail);
+		steward_record_event(module, version, "repair", steward_current_role_name(), detail);
 	}
 	SPI_finish();
 	PG_RETURN_VOID();
@@ -1201,11 +1220,11 @@ steward_repair(PG_FUNCTION_ARGS)
 static List *
 plan_for(ModuleState *st, const char *target)
 {
-	Target		t = parse_target(target);
+	Target		t = steward_parse_target(target);
 
 	if (target_is_down(st, t))
-		return make_plan(st, downgrade_steps(st, t), false);
-	return make_plan(st, upgrade_steps(st, t, false), true);
+		return steward_make_plan(st, downgrade_steps(st, t), false);
+	return steward_make_plan(st, steward_upgrade_steps(st, t, false), true);
 }
 
 /*
@@ -1215,8 +1234,8 @@ Datum
 steward_plan(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	char	   *module = text_arg(fcinfo, 0, "module", false);
-	char	   *target = text_arg(fcinfo, 1, "target", false);
+	char	   *module = steward_text_arg(fcinfo, 0, "module", false);
+	char	   *target = steward_text_arg(fcinfo, 1, "target", false);
 	ModuleState *st;
 	ListCell   *lc;
 	int			step = 0;
@@ -1267,7 +1286,11 @@ dry_run_plan(ModuleState *st, List *plan, const char *by, const char *target,
 	{
 		foreach(lc, plan)
 		{
-			durations[done] = execute_step(st, lfirst(lc), by, target);
+			PlanStep   *p = lfirst(lc);
+
+			if (!p->mig->transactional)
+				no_transaction_error(st, p->mig, p->up);
+			durations[done] = steward_execute_step(st, p, by, target);
 			done++;
 		}
 	}
@@ -1344,13 +1367,13 @@ steward_dry_run(PG_FUNCTION_ARGS)
 
 	/* its steps would all fail on a standby, as if the migrations were bad */
 	steward_require_writable("steward.dry_run()");
-	module = text_arg(fcinfo, 0, "module", false);
-	target = text_arg(fcinfo, 1, "target", false);
+	module = steward_text_arg(fcinfo, 0, "module", false);
+	target = steward_text_arg(fcinfo, 1, "target", false);
 	InitMaterializedSRF(fcinfo, 0);
 	SPI_connect();
 	st = open_module(module);
 	plan = plan_for(st, target);
-	by = current_role_name();
+	by = steward_current_role_name();
 	durations = palloc0(sizeof(double) * (list_length(plan) + 1));
 	error = dry_run_plan(st, plan, by, target, durations, &done);
 	dry_run_rows(rsinfo, plan, durations, done, error);

@@ -6,11 +6,15 @@
  * A migration runs inside the caller's transaction, so statements that
  * PostgreSQL refuses in a transaction block (CREATE INDEX CONCURRENTLY,
  * VACUUM, CREATE DATABASE, ...) would fail half-way through an upgrade.
- * Transaction control (COMMIT, ROLLBACK, SAVEPOINT) would break the
- * migration's atomicity, and COPY from or to the client has no client to
- * talk to.  The script is run through the raw grammar only, which needs
- * no catalog access, so it can be checked at register time before any
- * object the script refers to exists.
+ * A no-transaction step (transactional => false, or a first line
+ * "-- steward:no-transaction") runs its statements one by one as
+ * top-level statements instead, so it may hold them.  Transaction
+ * control (COMMIT, ROLLBACK, SAVEPOINT) is refused in both: it would break
+ * a migration's atomicity, and a no-transaction step's statements each
+ * run in a transaction of their own already.  COPY from or to the client
+ * has no client to talk to in either.  The script is run through the raw
+ * grammar only, which needs no catalog access, so it can be checked at
+ * register time before any object the script refers to exists.
  *
  *-------------------------------------------------------------------------
  */
@@ -74,18 +78,24 @@ alter_table_problem(AlterTableStmt *a)
 }
 
 /*
- * Name the first statement of the parse tree list that cannot run in a
- * migration, or return NULL when all can.  The statements refused only
- * with some option have their own step above, so that this stays a table
- * of one line per kind of statement.
+ * Describe a statement that cannot run in a transactional migration, or
+ * return NULL when it can; *never is set when it cannot run in a
+ * no-transaction step either.  The statements refused only with some
+ * option have their own step above, so that this stays a table of one
+ * line per kind of statement.
  */
 static const char *
-check_statement(Node *stmt)
+check_statement(Node *stmt, bool *never)
 {
+	*never = false;
 	switch (nodeTag(stmt))
 	{
 		case T_TransactionStmt:
+			*never = true;
 			return "transaction control (BEGIN, COMMIT, ROLLBACK, SAVEPOINT)";
+		case T_CopyStmt:
+			*never = true;
+			return copy_problem((CopyStmt *) stmt);
 		case T_VacuumStmt:
 			return ((VacuumStmt *) stmt)->is_vacuumcmd ? "VACUUM" : NULL;
 		case T_IndexStmt:
@@ -110,8 +120,6 @@ check_statement(Node *stmt)
 			return "CREATE SUBSCRIPTION";
 		case T_DropSubscriptionStmt:
 			return "DROP SUBSCRIPTION";
-		case T_CopyStmt:
-			return copy_problem((CopyStmt *) stmt);
 		case T_AlterTableStmt:
 			return alter_table_problem((AlterTableStmt *) stmt);
 		default:
@@ -121,21 +129,42 @@ check_statement(Node *stmt)
 
 /*
  * Parse sql (raw grammar only) and return a description of the first
- * statement that cannot run inside a migration, or NULL.  A syntax error
- * is raised as PostgreSQL's own error.
+ * statement that cannot run in a migration step of this kind (inside a
+ * transaction, or for a no-transaction step outside one), or NULL.  A
+ * syntax error is raised as PostgreSQL's own error.
  */
 const char *
-steward_nontransactional_statement(const char *sql)
+steward_script_problem(const char *sql, bool transactional)
 {
 	List	   *stmts = raw_parser(sql, RAW_PARSE_DEFAULT);
 	ListCell   *lc;
 
 	foreach(lc, stmts)
 	{
-		const char *what = check_statement(((RawStmt *) lfirst(lc))->stmt);
+		bool		never;
+		const char *what = check_statement(((RawStmt *) lfirst(lc))->stmt, &never);
 
-		if (what != NULL)
+		if (what != NULL && (transactional || never))
 			return what;
 	}
 	return NULL;
+}
+
+/*
+ * Does the script's first line mark it as a no-transaction step?  The line
+ * is exactly "-- steward:no-transaction", blanks after it allowed, as the
+ * pg_steward program reads its files.
+ */
+bool
+steward_script_no_transaction(const char *sql)
+{
+	size_t		n = strlen(STEWARD_NO_TRANSACTION_MARK);
+	const char *rest;
+
+	if (sql == NULL || strncmp(sql, STEWARD_NO_TRANSACTION_MARK, n) != 0)
+		return false;
+	rest = sql + n;
+	while (*rest == ' ' || *rest == '\t' || *rest == '\r')
+		rest++;
+	return *rest == '\n' || *rest == '\0';
 }

@@ -10,6 +10,10 @@
 
 #include "common/common.h"
 
-extern const char *steward_nontransactional_statement(const char *sql);
+/* The first line that marks a script as a no-transaction step */
+#define STEWARD_NO_TRANSACTION_MARK "-- steward:no-transaction"
+
+extern const char *steward_script_problem(const char *sql, bool transactional);
+extern bool steward_script_no_transaction(const char *sql);
 
 #endif							/* STEWARD_SQLCHECK_H */

@@ -28,7 +28,7 @@ SELECT * FROM steward.validate('app');
 RESET SESSION AUTHORIZATION;
 
 -- What to grant a migration role: EXECUTE on the runner functions.
-GRANT EXECUTE ON FUNCTION steward.register(text, text, text, text, text, text[]),
+GRANT EXECUTE ON FUNCTION steward.register(text, text, text, text, text, text[], text, boolean),
   steward.upgrade(text, text, boolean), steward.downgrade(text, text),
   steward.migrate(text, text, text, text, text, boolean), steward.plan(text, text),
   steward.dry_run(text, text) TO mig_owner;

@@ -15,8 +15,6 @@ $node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION pg_steward');
 $node->safe_psql('postgres', 'CREATE DATABASE plain');    # no extension
 my $tmp = PostgreSQL::Test::Utils::tempdir;
-my $has_register_set = $node->safe_psql('postgres',
-	"SELECT count(*) FROM pg_proc WHERE proname = 'register_set' AND pronamespace = 'steward'::regnamespace");
 
 # steward(ARGS...): run the program against the node; (exit status, stdout, stderr).
 sub steward
@@ -314,21 +312,14 @@ like($err, qr/upgrade needs --module NAME/, 'missing --module: said');
 ($rc, $out, $err) = steward('status', '--bogus');
 is($rc, 2, 'unknown option: exit status 2');
 
-# ----------------------------------------- what needs the newer server
+# ----------------------------------------- repeatable scripts, removed files
 {
 	my $dir = write_dir('repeatable', 'V1__a.sql' => 'CREATE TABLE rep_a (id int)',
 		'R__view.sql' => 'CREATE OR REPLACE VIEW rep_v AS SELECT * FROM rep_a');
 	($rc, $out, $err) = steward('upgrade', '-m', 'rep', '-D', $dir);
-	if ($has_register_set)
-	{
-		is($rc, 0, 'repeatable scripts are registered with register_set');
-	}
-	else
-	{
-		is($rc, 4, 'without register_set a repeatable script: exit status 4');
-		like($err, qr/R__view\.sql: repeatable scripts need steward\.register_set\(\)/,
-			'the error names the file and the missing function');
-	}
+	is($rc, 0, 'repeatable scripts are registered with register_set');
+	is(sql("SELECT string_agg(version || ':' || state, ',') FROM steward.status('rep')"),
+		'1:applied,R__view:applied', 'the repeatable script is applied after the versioned one');
 }
 {
 	my $dir = write_dir('removed', 'V1__a.sql' => 'SELECT 1', 'V2__b.sql' => 'SELECT 2',
@@ -337,24 +328,11 @@ is($rc, 2, 'unknown option: exit status 2');
 	steward('status', '-m', 'removed', '-D', $dir);
 	unlink "$dir/V3__c.sql";
 	($rc, $out, $err) = steward('upgrade', '-m', 'removed', '-D', $dir);
-  TODO:
-	{
-		# TODO(lead, after merging h-deploy): steward.register_set removes the
-		# pending script whose file is gone; on this server the program can
-		# only refuse (exit 5), which is asserted below instead.
-		local $TODO = $has_register_set ? undef : 'needs steward.register_set (branch h-deploy)';
-		ok($has_register_set && $rc == 0 && registered('removed') == 2,
-			'a deleted pending file is unregistered on the next run');
-	}
-	if (!$has_register_set)
-	{
-		is($rc, 5, 'without register_set a deleted pending file stops the run (exit status 5)');
-		like($err, qr/version 3 of module "removed" is registered and pending, but .* has no file for it/,
-			'and says why');
-	}
-	# the first run registered 3 and applied 1; the second applied nothing
-	is(sql("SELECT steward.current('removed')"), $has_register_set ? '2' : '1',
-		'nothing that has no file was applied');
+	is($rc, 0, 'a run after a pending file was deleted exits 0');
+	is(registered('removed'), 2, 'a deleted pending file is unregistered on the next run');
+	like($out, qr/^synced .*: 0 added, 0 updated, 1 removed$/m, 'and the run says so');
+	# the first run registered 3 and applied 1; the second applied 2, not 3
+	is(sql("SELECT steward.current('removed')"), '2', 'nothing that has no file was applied');
 }
 
 # split: a no-transaction step's statements, one by one

@@ -1,17 +1,6 @@
 # The pg_steward program's no-transaction steps and directory removals,
-# against the server API they need from branch h-deploy:
-#
-#   steward.register_set(module, scripts jsonb, remove_missing) RETURNS
-#     TABLE(version, action)   -- registers the whole directory at once
-#   steward.record_step(module, version, direction, duration_ms) RETURNS
-#     boolean                  -- records a step the program ran itself
-#
-# TODO(lead, after merging h-deploy): when the server has these functions
-# the stand-ins below are not created and the test runs against the real
-# ones; if the real record function has another name or signature, change
-# record_external_step() in cli/deploy.c (the one place that calls it) and
-# the stand-in here.  The stand-ins are plain PL/pgSQL over the catalogs,
-# just enough to define the contract.
+# against the server's steward.register_set (the whole directory at once)
+# and steward.record_step (a step the program ran itself).
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -25,62 +14,6 @@ $node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION pg_steward');
 sub sql { return $node->safe_psql('postgres', $_[0]); }
 my $tmp = PostgreSQL::Test::Utils::tempdir;
-
-for my $f ([ 'register_set', <<'SQL' ], [ 'record_step', <<'SQL' ])
-CREATE FUNCTION steward.register_set(module text, scripts jsonb, remove_missing boolean DEFAULT true)
-RETURNS TABLE (version text, action text) LANGUAGE plpgsql AS $f$
-#variable_conflict use_column
-DECLARE s jsonb; m text := register_set.module; reg text;
-BEGIN
-  PERFORM pg_advisory_xact_lock(1937012580, hashtext(m));
-  FOR s IN SELECT * FROM jsonb_array_elements(scripts) LOOP
-    SELECT ms.checksum INTO reg FROM steward.migration_scripts ms WHERE ms.module = m AND ms.version = s->>'version';
-    INSERT INTO steward.migration_scripts AS ms (module, version, description, up_sql, down_sql, checksum)
-    VALUES (m, s->>'version', s->>'description', s->>'up_sql', s->>'down_sql', steward.checksum(s->>'up_sql'))
-    ON CONFLICT (module, version) DO UPDATE SET up_sql = excluded.up_sql, down_sql = excluded.down_sql, checksum = excluded.checksum;
-    register_set.version := s->>'version'; register_set.action := CASE WHEN reg IS NULL THEN 'added' WHEN reg = steward.checksum(s->>'up_sql') THEN 'unchanged' ELSE 'updated' END; RETURN NEXT;
-  END LOOP;
-  IF remove_missing THEN
-    FOR register_set.version IN DELETE FROM steward.migration_scripts ms WHERE ms.module = m
-        AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(scripts) j WHERE j->>'version' = ms.version)
-        AND NOT EXISTS (SELECT 1 FROM steward.migrations a WHERE a.module = m AND a.version = ms.version)
-        RETURNING ms.version LOOP
-      register_set.action := 'removed'; RETURN NEXT;
-    END LOOP;
-  END IF;
-END $f$;
-SQL
-CREATE FUNCTION steward.record_step(module text, version text, direction text, duration_ms double precision)
-RETURNS boolean LANGUAGE plpgsql AS $f$
-#variable_conflict use_column
-DECLARE m text := record_step.module; v text := record_step.version;
-BEGIN
-  PERFORM pg_advisory_xact_lock(1937012580, hashtext(m));
-  IF record_step.direction = 'up' THEN
-    IF EXISTS (SELECT 1 FROM steward.migrations a WHERE a.module = m AND a.version = v) THEN RETURN false; END IF;
-    INSERT INTO steward.migrations (module, version, description, checksum, up_sql, down_sql, duration_ms, rank)
-    SELECT s.module, s.version, s.description, s.checksum, s.up_sql, s.down_sql, record_step.duration_ms,
-           coalesce((SELECT max(rank) FROM steward.migrations a WHERE a.module = m), 0) + 1
-      FROM steward.migration_scripts s WHERE s.module = m AND s.version = v;
-    INSERT INTO steward.migration_events (module, version, event, detail)
-    VALUES (m, v, 'apply', jsonb_build_object('duration_ms', record_step.duration_ms, 'no_transaction', true));
-  ELSE
-    DELETE FROM steward.migrations a WHERE a.module = m AND a.version = v;
-    IF NOT FOUND THEN RETURN false; END IF;
-    INSERT INTO steward.migration_events (module, version, event, detail)
-    VALUES (m, v, 'revert', jsonb_build_object('duration_ms', record_step.duration_ms, 'no_transaction', true));
-  END IF;
-  RETURN true;
-END $f$;
-SQL
-{
-	my ($name, $def) = @$f;
-	if (sql("SELECT count(*) FROM pg_proc WHERE proname = '$name' AND pronamespace = 'steward'::regnamespace") == 0)
-	{
-		note("steward.$name is missing: creating the stand-in");
-		sql($def);
-	}
-}
 
 sub steward
 {

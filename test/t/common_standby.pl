@@ -193,7 +193,14 @@ my @writers = (
 		q{SELECT steward.enable_audit('shop.aux_products', on_replica => true)}
 	],
 	[ 'steward.disable_audit()', q{SELECT steward.disable_audit('shop.aux_products')} ],
-	[ 'steward.purge_audit()',   q{SELECT steward.purge_audit('0 seconds')} ],);
+	[ 'steward.purge_audit()',   q{SELECT steward.purge_audit('0 seconds')} ],
+	[
+		'steward.register_set()',
+		q{SELECT * FROM steward.register_set('shop', '[{"version": "3", "up_sql": "SELECT 1"}]')}
+	],
+	[ 'steward.unregister()',  q{SELECT steward.unregister('shop', '2')} ],
+	[ 'steward.record_step()', q{SELECT steward.record_step('shop', '2', 'up', 1)} ],
+	[ 'steward.deploy()',      q{CALL steward.deploy('shop')} ],);
 for my $w (@writers)
 {
 	my ($function, $sql) = @$w;

@@ -1,0 +1,226 @@
+/*-------------------------------------------------------------------------
+ *
+ * deploy.c
+ *		CALL steward.deploy(module, target): the procedure that applies a
+ *		module's pending migrations one transaction each, runs its
+ *		no-transaction steps as top-level statements, then its changed
+ *		repeatable scripts.
+ *
+ * A C procedure in a non-atomic context commits between steps
+ * (SPI_connect_ext(SPI_OPT_NONATOMIC), SPI_commit).  It holds the module
+ * lock as a session lock across the whole deploy (the same lock tag that
+ * upgrade takes for its transaction), so several deploys and upgrades at
+ * once apply each migration exactly once; it waits for the lock, and for
+ * each no-transaction step's background worker (worker.c), with no
+ * snapshot held, since a CONCURRENTLY build waits for every older
+ * snapshot.  A CONCURRENTLY build that fails leaves an invalid index: the
+ * indexes that became invalid during the failed step are dropped
+ * concurrently before the error is raised, so a re-run can build it again.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "migrate_int.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "nodes/parsenodes.h"
+#include "utils/builtins.h"
+#include "utils/snapmgr.h"
+
+PG_FUNCTION_INFO_V1(steward_deploy);
+
+/*
+ * deploy commits: refuse a call from inside a transaction block, a
+ * function or an atomic procedure call.
+ */
+static void
+refuse_atomic(FunctionCallInfo fcinfo, const char *module)
+{
+	if (fcinfo->context == NULL || !IsA(fcinfo->context, CallContext) ||
+		castNode(CallContext, fcinfo->context)->atomic)
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("steward.deploy cannot run inside a transaction block"),
+				 errdetail("It commits after each migration and runs no-transaction steps as top-level statements."),
+				 errhint("CALL steward.deploy('%s') on its own in autocommit mode, not inside BEGIN ... COMMIT or a function; steward.upgrade('%s') runs inside a transaction.",
+						 module, module)));
+}
+
+/*
+ * Drop the commit's catalog snapshot too: from here until the next
+ * catalog read, this backend holds no snapshot (no xmin).
+ */
+static void
+commit_step(void)
+{
+	SPI_commit();
+	InvalidateCatalogSnapshot();
+}
+
+/*
+ * The indexes that are invalid now (before a no-transaction step), as an
+ * oid[] Datum.
+ */
+static Datum
+invalid_indexes(void)
+{
+	bool		isnull;
+
+	if (SPI_execute("SELECT coalesce(pg_catalog.array_agg(indexrelid), '{}') FROM pg_catalog.pg_index "
+					"WHERE NOT indisvalid", true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not list invalid indexes");
+	return SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull),
+							 false, -1);
+}
+
+/*
+ * After a failed no-transaction step: drop, concurrently and as the user,
+ * the indexes that became invalid during it (what a failed CONCURRENTLY
+ * build leaves).  Returns their names, NULL when there were none.
+ */
+static char *
+drop_new_invalid_indexes(const char *module, const char *version, Datum before)
+{
+	Oid			types[1] = {OIDARRAYOID};
+	Datum		values[1] = {before};
+	char	   *names;
+	char	   *drops;
+	OutsideResult res;
+
+	if (SPI_execute_with_args("SELECT pg_catalog.string_agg(pg_catalog.format('%I.%I', n.nspname, c.relname), ', '), "
+							  "  pg_catalog.string_agg(pg_catalog.format('DROP INDEX CONCURRENTLY IF EXISTS %I.%I;', "
+							  "    n.nspname, c.relname), E'\\n') "
+							  "FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid "
+							  "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+							  "WHERE NOT i.indisvalid AND i.indexrelid <> ALL ($1)",
+							  1, types, values, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not list invalid indexes");
+	names = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	drops = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	if (names == NULL)
+		return NULL;
+	commit_step();
+	steward_run_outside(module, version, drops, &res);
+	if (!res.ok)
+		return psprintf("%s (could not drop them: %s)", names, res.message);
+	return names;
+}
+
+/*
+ * Run a no-transaction step in a background worker, holding no snapshot
+ * while it runs; on failure drop what a failed CONCURRENTLY build left
+ * and raise the statement's error.  Returns the duration.
+ */
+static double
+deploy_outside(ModuleState *st, PlanStep *p, const char *by, const char *target)
+{
+	Datum		before = invalid_indexes();
+	OutsideResult res;
+	char	   *dropped;
+
+	commit_step();
+	steward_run_outside(st->module, p->mig->version, p->sql, &res);
+	if (res.ok)
+	{
+		steward_record_applied(st, p->mig, res.ms, false, by);
+		steward_record_event(st->module, p->mig->version, "apply", by,
+							 steward_step_detail(res.ms, target, true));
+		return res.ms;
+	}
+	dropped = drop_new_invalid_indexes(st->module, p->mig->version, before);
+	ereport(ERROR,
+			(errcode(res.sqlerrcode),
+			 errmsg("%s of module \"%s\" failed at statement %d of %d",
+					steward_step_name(p->mig->version), st->module, res.failed_statement,
+					res.nstatements),
+			 errdetail("%s%s%s%s%s%s", res.message, res.detail ? ": " : "", res.detail ? res.detail : "",
+					   res.failed_statement > 1 ? "; the statements before it were applied" : "",
+					   dropped ? "; dropped the invalid index it left: " : "", dropped ? dropped : ""),
+			 res.hint ? errhint("%s", res.hint) :
+			 errhint("Fix the cause (or the script, with steward.register) and CALL steward.deploy('%s') again; the step stays pending.",
+					 st->module)));
+	return 0;					/* not reached */
+}
+
+/*
+ * A transactional step, in the transaction deploy is in (committed by
+ * the caller), with the listeners' calls around it.
+ */
+static double
+deploy_in_transaction(ModuleState *st, PlanStep *p, const char *by, const char *target)
+{
+	double		ms;
+
+	steward_run_begin();
+	ms = steward_execute_step(st, p, by, target);
+	steward_run_end(st->module, p->mig->version);
+	return ms;
+}
+
+/*
+ * Under the module's session lock: plan once (nobody else can change the
+ * module meanwhile), then each step and its commit.
+ */
+static void
+deploy_module(const char *module, const char *target)
+{
+	Target		t = steward_parse_target(target);
+	ModuleState *st;
+	List	   *plan;
+	ListCell   *lc;
+	char	   *by = steward_current_role_name();
+
+	if (t.kind == TARGET_BASE || t.kind == TARGET_DOWN)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("steward.deploy only applies migrations; target \"%s\" points down", target),
+				 errhint("Use steward.downgrade('%s', '%s') to revert migrations.", module, target)));
+	(void) steward_load_module_header(module);
+	st = steward_load_module(module);
+	plan = steward_make_plan(st, steward_upgrade_steps(st, t, false), true);
+	if (plan == NIL)
+		ereport(NOTICE,
+				(errmsg("module \"%s\" is up to date: nothing to apply", module)));
+	foreach(lc, plan)
+	{
+		PlanStep   *p = lfirst(lc);
+		double		ms = p->mig->transactional ? deploy_in_transaction(st, p, by, target) :
+			deploy_outside(st, p, by, target);
+
+		ereport(NOTICE,
+				(errmsg("applied %s of module \"%s\"%s", steward_step_name(p->mig->version),
+						module, p->mig->transactional ? "" : " (no transaction)"),
+				 errdetail("%.3f ms", ms)));
+		commit_step();
+	}
+}
+
+/*
+ * CALL steward.deploy(module, target)
+ */
+Datum
+steward_deploy(PG_FUNCTION_ARGS)
+{
+	char	   *module = steward_text_arg(fcinfo, 0, "module", false);
+	char	   *target = steward_text_arg(fcinfo, 1, "target", false);
+
+	steward_require_writable("steward.deploy()");
+	refuse_atomic(fcinfo, module);
+	SPI_connect_ext(SPI_OPT_NONATOMIC);
+	/* wait for the lock holding no snapshot (the CALL's is dropped) */
+	commit_step();
+	steward_lock_module_session(module);
+	PG_TRY();
+	{
+		deploy_module(module, target);
+	}
+	PG_CATCH();
+	{
+		steward_unlock_module_session(module);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	steward_unlock_module_session(module);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
