@@ -660,16 +660,59 @@ slug(const char *description)
 	return s;
 }
 
-static void
-write_new(const char *path, const char *content)
+/*
+ * Create path with content, refusing to overwrite a file; false with errno
+ * set when it cannot be created or written (a partial file is removed).
+ */
+bool
+dir_create_file(const char *path, const char *content)
 {
 	int			fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
 	size_t		len = strlen(content);
+	int			save_errno;
 
 	if (fd < 0)
+		return false;
+	if (write(fd, content, len) == (ssize_t) len && close(fd) == 0)
+		return true;
+	save_errno = errno;
+	close(fd);
+	unlink(path);
+	errno = save_errno;
+	return false;
+}
+
+static void
+write_new(const char *path, const char *content)
+{
+	if (!dir_create_file(path, content))
 		error_exit(EXIT_INPUT, "%s: cannot create: %s", path, strerror(errno));
-	if (write(fd, content, len) != (ssize_t) len || close(fd) != 0)
-		error_exit(EXIT_INPUT, "%s: cannot write: %s", path, strerror(errno));
+}
+
+/*
+ * The paths of version's files in the style (the directory's own when it
+ * has one): the up file, and the down file in *down_path when with_down.
+ */
+char *
+dir_version_paths(const MigrationDir *md, const char *version, const char *description,
+				  DirStyle style, bool with_down, char **down_path)
+{
+	char	   *name = slug(description);
+
+	if (md->style != STYLE_NONE)
+		style = md->style;
+	if (name[0] == '\0')
+		error_exit(EXIT_USAGE, "the description \"%s\" has no letters or digits", description);
+	*down_path = NULL;
+	if (style == STYLE_FLYWAY)
+	{
+		if (with_down)
+			*down_path = xasprintf("%s/U%s__%s.sql", md->path, version, name);
+		return xasprintf("%s/V%s__%s.sql", md->path, version, name);
+	}
+	if (with_down)
+		*down_path = xasprintf("%s/%s_%s.down.sql", md->path, version, name);
+	return xasprintf("%s/%s_%s.sql", md->path, version, name);
 }
 
 /*
@@ -681,28 +724,11 @@ char *
 dir_new_file(const MigrationDir *md, const char *description, DirStyle style,
 			 bool with_down, char **down_path)
 {
-	char	   *version;
-	char	   *name = slug(description);
+	char	   *down;
 	char	   *up;
-	char	   *down = NULL;
 
-	if (md->style != STYLE_NONE)
-		style = md->style;
-	if (name[0] == '\0')
-		error_exit(EXIT_USAGE, "the description \"%s\" has no letters or digits", description);
-	version = next_version(md, style);
-	if (style == STYLE_FLYWAY)
-	{
-		up = xasprintf("%s/V%s__%s.sql", md->path, version, name);
-		if (with_down)
-			down = xasprintf("%s/U%s__%s.sql", md->path, version, name);
-	}
-	else
-	{
-		up = xasprintf("%s/%s_%s.sql", md->path, version, name);
-		if (with_down)
-			down = xasprintf("%s/%s_%s.down.sql", md->path, version, name);
-	}
+	up = dir_version_paths(md, next_version(md, md->style != STYLE_NONE ? md->style : style),
+						   description, style, with_down, &down);
 	write_new(up, xasprintf("-- %s\n", description));
 	if (down)
 		write_new(down, xasprintf("-- revert: %s\n", description));

@@ -13,10 +13,12 @@
  */
 #include "pg_steward.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct Options
 {
@@ -392,38 +394,54 @@ cmd_repair(const Command *cmd, Options *o, Server *srv, RunOptions *ro, int argc
 	return EXIT_OK;
 }
 
+/*
+ * The style --style asks for (flyway when not given), refused when it is
+ * not the style of a directory that has one.
+ */
+static DirStyle
+chosen_style(const Options *o, const MigrationDir *md)
+{
+	DirStyle	style = STYLE_FLYWAY;
+
+	if (o->style == NULL)
+		return style;
+	if (strcmp(o->style, "flyway") == 0)
+		style = STYLE_FLYWAY;
+	else if (strcmp(o->style, "numbered") == 0)
+		style = STYLE_NUMBERED;
+	else
+		error_exit(EXIT_USAGE, "--style must be flyway or numbered, not \"%s\"", o->style);
+	if (md->style != STYLE_NONE && md->style != style)
+		error_exit(EXIT_USAGE, "%s uses the %s style, not %s", md->path,
+				   style_name(md->style), o->style);
+	return style;
+}
+
+/* Print {"file": up, "down_file": down} (down may be NULL). */
+static void
+print_json_files(const char *up, const char *down)
+{
+	StrBuf		sb;
+
+	sb_init(&sb);
+	sb_puts(&sb, "{\"file\": ");
+	sb_json_string(&sb, up);
+	sb_puts(&sb, ", \"down_file\": ");
+	sb_json_string(&sb, down);
+	sb_puts(&sb, "}");
+	puts(sb.data);
+}
+
 static int
 cmd_new(const Command *cmd, Options *o, Server *srv, RunOptions *ro, int argc, char **argv)
 {
-	DirStyle	style = STYLE_FLYWAY;
+	DirStyle	style = chosen_style(o, ro->dir);
 	char	   *down = NULL;
 	char	   *up;
 
-	if (o->style != NULL)
-	{
-		if (strcmp(o->style, "flyway") == 0)
-			style = STYLE_FLYWAY;
-		else if (strcmp(o->style, "numbered") == 0)
-			style = STYLE_NUMBERED;
-		else
-			error_exit(EXIT_USAGE, "--style must be flyway or numbered, not \"%s\"", o->style);
-		if (ro->dir->style != STYLE_NONE && ro->dir->style != style)
-			error_exit(EXIT_USAGE, "%s uses the %s style, not %s", ro->dir->path,
-					   style_name(ro->dir->style), o->style);
-	}
 	up = dir_new_file(ro->dir, argv[0], style, o->down, &down);
 	if (ro->json)
-	{
-		StrBuf		sb;
-
-		sb_init(&sb);
-		sb_puts(&sb, "{\"file\": ");
-		sb_json_string(&sb, up);
-		sb_puts(&sb, ", \"down_file\": ");
-		sb_json_string(&sb, down);
-		sb_puts(&sb, "}");
-		puts(sb.data);
-	}
+		print_json_files(up, down);
 	else
 	{
 		puts(up);
@@ -459,38 +477,80 @@ cmd_split(const Command *cmd, Options *o, Server *srv, RunOptions *ro, int argc,
 	return EXIT_OK;
 }
 
+/*
+ * Write the captured migration's files; on a failure remove what was
+ * written and exit (the caller's transaction is then rolled back with the
+ * connection, so nothing is registered without its file).
+ */
+static void
+write_captured(const char *up_path, const char *up_sql, const char *down_path,
+			   const char *down_sql)
+{
+	if (!dir_create_file(up_path, up_sql))
+		error_exit(EXIT_INPUT, "%s: cannot create: %s (nothing was captured)", up_path, strerror(errno));
+	if (down_path && !dir_create_file(down_path, down_sql))
+	{
+		int			save_errno = errno;
+
+		unlink(up_path);
+		error_exit(EXIT_INPUT, "%s: cannot create: %s (nothing was captured)", down_path,
+				   strerror(save_errno));
+	}
+}
+
+/*
+ * capture VERSION: register the directory, steward.capture() and write the
+ * files of its migration, in one transaction committed only once the
+ * files are written, so the server and the directory never disagree: the
+ * up file holds up_sql exactly (its checksum is the registered one), the
+ * down file down_sql when every statement has a known inverse.  The
+ * server places VERSION: after the current version, before any pending
+ * one (files of the directory not yet registered included).
+ */
 static int
 cmd_capture(const Command *cmd, Options *o, Server *srv, RunOptions *ro, int argc, char **argv)
 {
 	const char *desc = o->description ? o->description : "captured";
 	const char *params[3] = {ro->module, argv[0], desc};
+	DirStyle	style = chosen_style(o, ro->dir);
+	SyncResult	sync;
 	PGresult   *res;
-	char	   *path;
-	FILE	   *fp;
-	MigrationDir *md = ro->dir;
+	char	   *up_path;
+	char	   *down_path;
 
+	if (dir_find(ro->dir, argv[0]))
+		error_exit(EXIT_INPUT, "%s already has a file for version %s", ro->dir->path, argv[0]);
 	if (!srv->has_capture)
 		error_exit(EXIT_CONNECT, "this server (pg_steward %s) has no steward.capture()", srv->ext_version);
-	if (dir_find(md, argv[0]))
-		error_exit(EXIT_INPUT, "%s already has a file for version %s", md->path, argv[0]);
-	res = db_try(srv, "SELECT steward.capture($1, $2, $3)", 3, params);
+	db_command(srv, "BEGIN");
+	sync_dir(srv, ro, &sync, true);
+	if (sync.error)
+		error_exit(EXIT_FAILED, "cannot register %s: %s", ro->dir->path, sync.error);
+	/* capture() registers inverse_sql(up) as down_sql (immutable) */
+	res = db_try(srv, "SELECT up, steward.inverse_sql(up) FROM steward.capture($1, $2, $3) AS up",
+				 3, params);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 		db_fail(EXIT_FAILED, res, NULL);
-	{
-		char	   *slug = xstrdup(desc);
-		char	   *p;
-
-		for (p = slug; *p; p++)
-			if (*p == ' ' || *p == '/')
-				*p = '_';
-		path = md->style == STYLE_NUMBERED ? xasprintf("%s/%s_%s.sql", md->path, argv[0], slug) :
-			xasprintf("%s/V%s__%s.sql", md->path, argv[0], slug);
-	}
-	fp = fopen(path, "wx");
-	if (fp == NULL || fputs(PQgetvalue(res, 0, 0), fp) < 0 || fclose(fp) != 0)
-		error_exit(EXIT_INPUT, "%s: cannot write: %m (the migration is registered and applied on the server)", path);
-	puts(path);
+	up_path = dir_version_paths(ro->dir, argv[0], desc, style, !PQgetisnull(res, 0, 1), &down_path);
+	write_captured(up_path, PQgetvalue(res, 0, 0), down_path, PQgetvalue(res, 0, 1));
 	PQclear(res);
+	res = db_try(srv, "COMMIT", 0, NULL);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+	{
+		unlink(up_path);
+		if (down_path)
+			unlink(down_path);
+		db_fail(EXIT_FAILED, res, "commit");
+	}
+	PQclear(res);
+	if (ro->json)
+		print_json_files(up_path, down_path);
+	else
+	{
+		puts(up_path);
+		if (down_path)
+			puts(down_path);
+	}
 	return EXIT_OK;
 }
 
@@ -539,9 +599,16 @@ static const Command commands[] = {
 	{"split", 1, 1, 0, cmd_split, "split FILE",
 		"Print the statements of FILE one by one, as a no-transaction step's statements are\n"
 	"sent to the server."},
-	{"capture", 1, 1, NEEDS_MODULE | NEEDS_DIR | NEEDS_SERVER, cmd_capture, "capture VERSION [--description TEXT]",
-		"Turn the DDL run outside migrations into migration VERSION (needs steward.capture\n"
-	"on the server) and write it as the directory's next file."},
+	{"capture", 1, 1, NEEDS_MODULE | NEEDS_DIR | NEEDS_SERVER | LOCKS_MODULE, cmd_capture,
+		"capture VERSION [--description TEXT] [--style flyway|numbered]",
+		"Turn the DDL run outside migrations since the module's last migration into\n"
+		"migration VERSION, registered and applied (steward.capture on the server), and\n"
+		"write it in the directory's style (--style for an empty directory, default\n"
+		"flyway): V<VERSION>__<description>.sql or <VERSION>_<description>.sql, and\n"
+		"U...sql or .down.sql when every statement has a known inverse. The directory is\n"
+		"registered first; VERSION goes after the current version and before any pending\n"
+		"one. Nothing is registered unless the files are written. Exit status 5 when\n"
+	"there is nothing to capture or the server refuses VERSION."},
 	{NULL, 0, 0, 0, NULL, NULL, NULL}
 };
 

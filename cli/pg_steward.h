@@ -123,6 +123,10 @@ extern bool script_no_transaction(const char *sql);
 extern char *dir_scripts_json(const MigrationDir *md);
 extern char *dir_new_file(const MigrationDir *md, const char *description, DirStyle style,
 						  bool with_down, char **down_path);
+extern char *dir_version_paths(const MigrationDir *md, const char *version,
+							   const char *description, DirStyle style, bool with_down,
+							   char **down_path);
+extern bool dir_create_file(const char *path, const char *content);
 
 /* ---------- split.c: statements of a script ---------- */
 

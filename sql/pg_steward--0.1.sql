@@ -673,6 +673,8 @@ DECLARE
 	schema name;
 	watermark bigint;
 	up text;
+	cur text;
+	pending text;
 BEGIN
 	PERFORM steward.require_writable('steward.capture()');
 	SELECT m.schema_name INTO schema FROM steward.modules m WHERE m.module = capture.module;
@@ -680,10 +682,26 @@ BEGIN
 		RAISE EXCEPTION 'module "%" is not defined', capture.module
 			USING ERRCODE = 'undefined_object', HINT = 'Define it with steward.define_module() first.';
 	END IF;
-	IF EXISTS (SELECT 1 FROM steward.status(capture.module) st WHERE st.state = 'pending') THEN
-		RAISE EXCEPTION 'module "%" has pending migrations', capture.module
+	-- The DDL ran after the current version and before any pending one:
+	-- the captured version goes there (stamp would forget applied versions
+	-- above it, and applying a pending one first would take the DDL into
+	-- its fingerprints, leaving nothing to capture).
+	cur := steward.current(capture.module);
+	IF cur IS NOT NULL AND steward.version_cmp(capture.version, cur) <= 0 THEN
+		RAISE EXCEPTION 'cannot capture module "%" as version %: it is at version %',
+				capture.module, capture.version, cur
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = format('Capture as a version after %s: the DDL ran after it.', cur);
+	END IF;
+	SELECT st.version INTO pending FROM steward.status(capture.module) st
+	 WHERE st.state = 'pending' ORDER BY steward.version_key(st.version) LIMIT 1;
+	IF pending IS NOT NULL AND steward.version_cmp(capture.version, pending) >= 0 THEN
+		RAISE EXCEPTION 'cannot capture module "%" as version %: version % is pending',
+				capture.module, capture.version, pending
 			USING ERRCODE = 'object_not_in_prerequisite_state',
-				  HINT = 'Apply them with steward.upgrade() first: capture records what was done outside migrations since the last one.';
+				  HINT = format('The DDL ran before it: capture as a version %s %s, then apply the pending ones.',
+								CASE WHEN cur IS NULL THEN 'below' ELSE 'between ' || cur || ' and' END,
+								pending);
 	END IF;
 	SELECT greatest((SELECT max(l.id) FROM steward.ddl_log l WHERE l.module = capture.module),
 					(SELECT max((e.detail->>'ddl_log_id')::bigint) FROM steward.migration_events e

@@ -105,6 +105,40 @@ steward_my_backend_index(void)
 #endif
 
 /*
+ * May the current user REINDEX an index (whose table is heapoid), as
+ * REINDEX INDEX's lookup checks it before it locks anything
+ * (utils/acl.h, miscadmin.h)?  Up to 15 the index's owner may; 16 moved
+ * ownership checks to object_ownercheck (catalog/pg_class.h); 17 added
+ * the MAINTAIN privilege on the table.
+ */
+#if PG_VERSION_NUM >= 170000
+#define steward_may_reindex_index(indexoid, heapoid) \
+	((void) (indexoid), pg_class_aclcheck((heapoid), GetUserId(), ACL_MAINTAIN) == ACLCHECK_OK)
+#elif PG_VERSION_NUM >= 160000
+#define steward_may_reindex_index(indexoid, heapoid) \
+	((void) (heapoid), object_ownercheck(RelationRelationId, (indexoid), GetUserId()))
+#else
+#define steward_may_reindex_index(indexoid, heapoid) \
+	((void) (heapoid), pg_class_ownercheck((indexoid), GetUserId()))
+#endif
+
+/*
+ * The NOT VALID not-null constraint of column attnum of an open table, as
+ * a copy of its pg_constraint tuple, or NULL when it has none
+ * (catalog/pg_constraint.h, access/tupdesc.h).  18 added not-null
+ * constraints that are NOT VALID: the column is attnotnull but may hold
+ * NULLs, and SET NOT NULL validates the constraint by reading every row
+ * (even when a validated CHECK proves it).  Before 18 there are none.
+ */
+#if PG_VERSION_NUM >= 180000
+#define steward_not_valid_not_null(rel, attnum) \
+	(TupleDescCompactAttr(RelationGetDescr(rel), (attnum) - 1)->attnullability == ATTNULLABLE_INVALID ? \
+	 findNotNullConstraintAttnum(RelationGetRelid(rel), (attnum)) : NULL)
+#else
+#define steward_not_valid_not_null(rel, attnum)	((void) (rel), (void) (attnum), (HeapTuple) NULL)
+#endif
+
+/*
  * Is an ALTER TABLE subcommand ALTER COLUMN ... SET EXPRESSION
  * (nodes/parsenodes.h)?  17 added it; before, no subcommand is.
  */

@@ -44,6 +44,10 @@ typedef struct GuardTable
 extern void steward_rewrite_guard_init(void);
 extern RewriteRisk *steward_rewrite_risk(const char *action, char *cause, char *hint);
 extern RewriteRisk *steward_judge_alter_cmds(Relation rel, List *cmds, const GuardTable *t);
+extern RewriteRisk *steward_judge_attach(Relation parent, Relation attachrel, Relation defaultrel,
+										 PartitionCmd *cmd, const char *query, int64 *bytes,
+										 Oid *scanned);
+extern int64 steward_table_bytes(Relation rel);
 
 /* fingerprint.c */
 extern void steward_fingerprint_begin(void);

@@ -8,9 +8,12 @@
  * A ProcessUtility hook judges every utility statement a migration runs
  * (steward_migration_module() is set: upgrade, downgrade, migrate, deploy,
  * the pg_steward program, dry_run) from its parse tree and the live table:
- * ALTER TABLE subcommands (rewrite_rules.c), CREATE INDEX, REINDEX TABLE
- * and REFRESH MATERIALIZED VIEW without CONCURRENTLY, CLUSTER and VACUUM
- * FULL.  The table is looked up and locked the way the
+ * ALTER TABLE subcommands and ATTACH PARTITION (rewrite_rules.c), CREATE
+ * INDEX, REINDEX INDEX / TABLE and REFRESH MATERIALIZED VIEW without
+ * CONCURRENTLY, CLUSTER and VACUUM FULL.  The forms that name no table
+ * (CLUSTER, VACUUM FULL, REINDEX SCHEMA / DATABASE without CONCURRENTLY,
+ * REINDEX SYSTEM) are refused whatever the sizes: a migration names the
+ * tables it rewrites.  The table is looked up and locked the way the
  * statement itself does it -- the same function, lock level and permission
  * callback -- so a name resolves as the statement resolves it, and no lock
  * is upgraded later.  The statement is refused (55000) when the tables it
@@ -37,8 +40,11 @@
 #include "catalog/pg_inherits.h"
 #include "commands/defrem.h"
 #include "commands/tablecmds.h"
+#include "miscadmin.h"
+#include "partitioning/partdesc.h"
 #include "storage/lmgr.h"
 #include "tcop/utility.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
@@ -79,8 +85,8 @@ guard_table_init(GuardTable *t, Oid relid, const char *query)
  * TOAST (pg_table_size()); nothing for a table without storage or one
  * that no other session can see yet.
  */
-static int64
-table_bytes(Relation rel)
+int64
+steward_table_bytes(Relation rel)
 {
 	if (!RELKIND_HAS_STORAGE(rel->rd_rel->relkind) ||
 		rel->rd_createSubid != InvalidSubTransactionId)
@@ -111,7 +117,7 @@ tables_bytes(List *relids)
 	{
 		Relation	rel = relation_open(lfirst_oid(lc), NoLock);
 
-		bytes += table_bytes(rel);
+		bytes += steward_table_bytes(rel);
 		relation_close(rel, NoLock);
 	}
 	return bytes;
@@ -172,6 +178,27 @@ refuse(const char *command, const GuardTable *t, const RewriteRisk *risk, int64 
 }
 
 /*
+ * Refuse a statement that names no table and would act on every table of
+ * its kind (CLUSTER, VACUUM FULL, REINDEX SCHEMA / DATABASE / SYSTEM):
+ * inside a migration the tables a statement rewrites must be named, so
+ * that their size can be judged -- and a module's migration has no
+ * business with the rest of the database.
+ */
+static void
+refuse_unnamed(const char *command, const char *what, const char *safe)
+{
+	const char *limit = GetConfigOptionByName("steward.rewrite_guard_mb", NULL, false);
+
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("%s would %s, each under a lock that stops its users", command, what),
+			 errdetail("Inside migrations, a statement that rewrites or reads tables whole names them, so that the rewrite guard can judge their size (steward.rewrite_guard_mb is %s).",
+					   limit),
+			 errhint("Name the tables: %s. To accept the locks in this migration only, begin it with SET LOCAL steward.rewrite_guard_mb = 0.",
+					 safe)));
+}
+
+/*
  * Does an ALTER TABLE act on the children of its table too?  Only the
  * subcommands the guard judges count: SET TABLESPACE, SET LOGGED and SET
  * ACCESS METHOD stay on the table named, so its children are neither
@@ -194,6 +221,53 @@ alter_recurses(AlterTableStmt *stmt)
 			return true;
 	}
 	return false;
+}
+
+/*
+ * ALTER TABLE ... ATTACH PARTITION (rewrite_rules.c judges it): locked as
+ * ATExecAttachPartition locks, in its order -- the default partition, the
+ * table attached, its partitions, all ACCESS EXCLUSIVE.  A name that does
+ * not resolve, or a parent that is not partitioned, is the statement's own
+ * error.
+ */
+static void
+judge_attach_partition(Oid parentid, PartitionCmd *cmd, const char *query)
+{
+	Relation	parent = relation_open(parentid, NoLock);
+	Relation	attachrel;
+	Relation	defaultrel = NULL;
+	Oid			default_oid = InvalidOid;
+	Oid			relid;
+	Oid			scanned = InvalidOid;
+	int64		bytes = 0;
+	RewriteRisk *risk;
+	GuardTable	t;
+
+	if (parent->rd_rel->relkind == RELKIND_PARTITIONED_TABLE)
+		default_oid = get_default_oid_from_partdesc(RelationGetPartitionDesc(parent, true));
+	if (OidIsValid(default_oid))
+		LockRelationOid(default_oid, AccessExclusiveLock);
+	relid = parent->rd_rel->relkind == RELKIND_PARTITIONED_TABLE ?
+		RangeVarGetRelid(cmd->name, AccessExclusiveLock, true) : InvalidOid;
+	if (!OidIsValid(relid) || relid == parentid || relid == default_oid ||
+		get_rel_relispartition(relid))
+	{
+		relation_close(parent, NoLock);
+		return;
+	}
+	(void) find_all_inheritors(relid, AccessExclusiveLock, NULL);
+	attachrel = relation_open(relid, NoLock);
+	if (OidIsValid(default_oid))
+		defaultrel = relation_open(default_oid, NoLock);
+	risk = steward_judge_attach(parent, attachrel, defaultrel, cmd, query, &bytes, &scanned);
+	if (defaultrel)
+		relation_close(defaultrel, NoLock);
+	relation_close(attachrel, NoLock);
+	relation_close(parent, NoLock);
+	if (risk == NULL || !over_limit(bytes))
+		return;
+	guard_table_init(&t, scanned, query);
+	refuse("ALTER TABLE", &t, risk, bytes, AccessExclusiveLock);
 }
 
 /*
@@ -220,6 +294,13 @@ judge_alter_table(AlterTableStmt *stmt, const char *query)
 	relid = AlterTableLookupRelation(stmt, lockmode);
 	if (!OidIsValid(relid))
 		return;
+	if (list_length(stmt->cmds) == 1 &&
+		linitial_node(AlterTableCmd, stmt->cmds)->subtype == AT_AttachPartition)
+	{
+		judge_attach_partition(relid, castNode(PartitionCmd, linitial_node(AlterTableCmd, stmt->cmds)->def),
+							   query);
+		return;
+	}
 	guard_table_init(&t, relid, query);
 	foreach(lc, statement_tables(relid, alter_recurses(stmt), lockmode))
 	{
@@ -229,7 +310,7 @@ judge_alter_table(AlterTableStmt *stmt, const char *query)
 		if (r != NULL)
 		{
 			risk = risk ? risk : r;
-			bytes += table_bytes(rel);
+			bytes += steward_table_bytes(rel);
 		}
 		relation_close(rel, NoLock);
 	}
@@ -336,7 +417,8 @@ judge_repack(Oid relid, const char *query, const char *what, const char *cause)
 /*
  * CLUSTER of one table (a partitioned one: each partition) rewrites it
  * under ACCESS EXCLUSIVE; locked with the permission callback CLUSTER
- * uses.  CLUSTER without a table (every clustered table) is not judged.
+ * uses.  CLUSTER without a table rewrites every clustered table the user
+ * may maintain: refused.
  */
 static void
 judge_cluster(ClusterStmt *stmt, const char *query)
@@ -344,7 +426,8 @@ judge_cluster(ClusterStmt *stmt, const char *query)
 	Oid			relid;
 
 	if (stmt->relation == NULL)
-		return;
+		refuse_unnamed("CLUSTER without a table", "rewrite every clustered table of the database",
+					   "CLUSTER <table> USING <index>, judged by the table's size; to rebuild a big table online, use a tool such as pg_repack");
 	relid = RangeVarGetRelidExtended(stmt->relation, AccessExclusiveLock, 0,
 									 steward_rangevar_callback_maintains, NULL);
 	judge_repack(relid, query, "CLUSTER", "CLUSTER writes the table anew in index order.");
@@ -372,7 +455,7 @@ option_on(List *options, const char *name)
 /*
  * VACUUM FULL of named tables rewrites each under ACCESS EXCLUSIVE; each
  * is looked up as VACUUM looks it up (a name it skips is not judged).
- * VACUUM FULL without tables (the whole database) is not judged.
+ * VACUUM FULL without tables rewrites the whole database: refused.
  */
 static void
 judge_vacuum_full(VacuumStmt *stmt, const char *query)
@@ -381,6 +464,9 @@ judge_vacuum_full(VacuumStmt *stmt, const char *query)
 
 	if (!stmt->is_vacuumcmd || !option_on(stmt->options, "full"))
 		return;
+	if (stmt->rels == NIL)
+		refuse_unnamed("VACUUM FULL without a table", "rewrite every table of the database",
+					   "VACUUM FULL <table>, judged by the table's size; to rebuild a big table online, use a tool such as pg_repack");
 	foreach(lc, stmt->rels)
 	{
 		VacuumRelation *vrel = lfirst_node(VacuumRelation, lc);
@@ -423,32 +509,88 @@ judge_refresh(RefreshMatViewStmt *stmt, const char *query)
 }
 
 /*
- * REINDEX TABLE without CONCURRENTLY rebuilds every index of the table,
- * reading every row while writes wait (and reads that would use the index
- * being rebuilt).  Locked as ReindexTable locks it.  REINDEX INDEX is not
- * judged.
+ * REINDEX INDEX's lookup, as ReindexIndex makes it (its callback is
+ * private to indexcmds.c): the permission check before any lock, then the
+ * table's lock before the index's, SHARE and ACCESS EXCLUSIVE.  Returns
+ * the table, InvalidOid when the statement will fail on its own (no such
+ * index, no right to it) or the name moved meanwhile.
+ */
+static Oid
+reindex_index_table(RangeVar *relation, Oid *indexoid)
+{
+	Oid			heapoid;
+	char		relkind;
+
+	*indexoid = RangeVarGetRelid(relation, NoLock, true);
+	relkind = OidIsValid(*indexoid) ? get_rel_relkind(*indexoid) : '\0';
+	if (relkind != RELKIND_INDEX && relkind != RELKIND_PARTITIONED_INDEX)
+		return InvalidOid;
+	heapoid = IndexGetRelation(*indexoid, true);
+	if (!OidIsValid(heapoid) || !steward_may_reindex_index(*indexoid, heapoid))
+		return InvalidOid;
+	LockRelationOid(heapoid, ShareLock);
+	LockRelationOid(*indexoid, AccessExclusiveLock);
+	if (RangeVarGetRelid(relation, NoLock, true) != *indexoid ||
+		IndexGetRelation(*indexoid, true) != heapoid)
+		return InvalidOid;
+	return heapoid;
+}
+
+/*
+ * REINDEX SCHEMA and DATABASE without CONCURRENTLY, and REINDEX SYSTEM,
+ * name no table: refused (see refuse_unnamed).
+ */
+static void
+judge_reindex_unnamed(ReindexStmt *stmt)
+{
+	const char *what = stmt->kind == REINDEX_OBJECT_SCHEMA ? "REINDEX SCHEMA" :
+		stmt->kind == REINDEX_OBJECT_DATABASE ? "REINDEX DATABASE" : "REINDEX SYSTEM";
+
+	refuse_unnamed(what,
+				   stmt->kind == REINDEX_OBJECT_SYSTEM ? "rebuild every index of the system catalogs" :
+				   "rebuild every index of every table it covers",
+				   "REINDEX TABLE CONCURRENTLY <table> or REINDEX INDEX CONCURRENTLY <index>, in a no-transaction step (run by CALL steward.deploy or the pg_steward program)");
+}
+
+/*
+ * REINDEX INDEX and REINDEX TABLE without CONCURRENTLY rebuild indexes
+ * from every row of the table while writes wait (and reads that would use
+ * an index being rebuilt); a partitioned table's partitions add up.
+ * Locked as ReindexIndex and ReindexTable lock.
  */
 static void
 judge_reindex(ReindexStmt *stmt, const char *query)
 {
+	bool		index = stmt->kind == REINDEX_OBJECT_INDEX;
+	Oid			indexoid = InvalidOid;
 	Oid			relid;
 	int64		bytes;
 	GuardTable	t;
 
-	if (stmt->kind != REINDEX_OBJECT_TABLE || stmt->relation == NULL ||
+	if (stmt->kind == REINDEX_OBJECT_SYSTEM ||
+		((stmt->kind == REINDEX_OBJECT_SCHEMA || stmt->kind == REINDEX_OBJECT_DATABASE) &&
+		 !option_on(stmt->params, "concurrently")))
+		judge_reindex_unnamed(stmt);
+	if ((!index && stmt->kind != REINDEX_OBJECT_TABLE) || stmt->relation == NULL ||
 		option_on(stmt->params, "concurrently"))
 		return;
-	relid = RangeVarGetRelidExtended(stmt->relation, ShareLock, 0,
-									 steward_rangevar_callback_maintains, NULL);
+	relid = index ? reindex_index_table(stmt->relation, &indexoid) :
+		RangeVarGetRelidExtended(stmt->relation, ShareLock, 0, steward_rangevar_callback_maintains, NULL);
+	if (!OidIsValid(relid))
+		return;
 	bytes = tables_bytes(statement_tables(relid, get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE,
 										  AccessShareLock));
 	if (!over_limit(bytes))
 		return;
 	guard_table_init(&t, relid, query);
 	refuse("REINDEX", &t,
-		   steward_rewrite_risk("scan", pstrdup("REINDEX TABLE rebuilds every index of the table from all of its rows."),
-								psprintf("Rebuild them without blocking writes in a no-transaction step (run by CALL steward.deploy or the pg_steward program): REINDEX TABLE CONCURRENTLY %s.",
-										 t.qname)),
+		   steward_rewrite_risk("scan",
+								pstrdup(index ? "REINDEX INDEX rebuilds the index from all of the table's rows." :
+										"REINDEX TABLE rebuilds every index of the table from all of its rows."),
+								psprintf("Rebuild %s without blocking writes in a no-transaction step (run by CALL steward.deploy or the pg_steward program): REINDEX %s CONCURRENTLY %s.",
+										 index ? "it" : "them", index ? "INDEX" : "TABLE",
+										 index ? quote_qualified_identifier(get_namespace_name(get_rel_namespace(indexoid)),
+																			get_rel_name(indexoid)) : t.qname)),
 		   bytes, ShareLock);
 }
 

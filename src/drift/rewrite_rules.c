@@ -25,12 +25,21 @@
  * - SET NOT NULL reads every row unless the column is NOT NULL already or
  *	 the table's validated CHECK constraints imply it
  *	 (PartConstraintImpliedByRelConstraint, as NotNullImpliedByRelConstraints
- *	 uses it); so does a PRIMARY KEY USING INDEX over a nullable column.
+ *	 uses it); so does a PRIMARY KEY USING INDEX over a nullable column, and
+ *	 (18) ADD CONSTRAINT ... NOT NULL without NOT VALID.  On 18 a column
+ *	 whose not-null constraint is NOT VALID is read by SET NOT NULL whatever
+ *	 proves it (the constraint is validated under ACCESS EXCLUSIVE); VALIDATE
+ *	 CONSTRAINT is the safe form.
  * - ADD CONSTRAINT CHECK and FOREIGN KEY read every row unless NOT VALID;
  *	 PRIMARY KEY, UNIQUE and EXCLUDE build an index unless USING INDEX.
  * - SET TABLESPACE, SET LOGGED / UNLOGGED, SET ACCESS METHOD and SET
  *	 EXPRESSION of a stored generated column copy every row, unless they
  *	 change nothing.
+ * - ATTACH PARTITION reads the table attached (each of its partitions)
+ *	 unless its validated constraints imply the partition constraint its
+ *	 bound gives it, and the default partition unless its own imply that
+ *	 none of its rows falls in the new bound (ATExecAttachPartition and
+ *	 QueuePartitionConstraintValidation).
  *
  * Each risk carries the safe pattern, written as SQL on the table the
  * statement named.
@@ -40,8 +49,11 @@
 #include "drift_int.h"
 
 #include "access/htup_details.h"
+#include "access/table.h"
 #include "access/tableam.h"
 #include "catalog/pg_attribute.h"
+#include "catalog/pg_constraint.h"
+#include "catalog/partition.h"
 #include "catalog/pg_index.h"
 #include "commands/defrem.h"
 #include "commands/tablecmds.h"
@@ -56,9 +68,13 @@
 #include "parser/parse_node.h"
 #include "parser/parse_relation.h"
 #include "parser/parse_type.h"
+#include "parser/parse_utilcmd.h"
+#include "partitioning/partbounds.h"
+#include "partitioning/partdesc.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
+#include "utils/partcache.h"
 #include "utils/rel.h"
 #include "utils/ruleutils.h"
 #include "utils/syscache.h"
@@ -502,17 +518,36 @@ not_null_proven(Relation rel, Form_pg_attribute att)
 }
 
 /*
- * SET NOT NULL (also implied by a primary key or a NOT NULL constraint):
- * reads every row unless the column is NOT NULL or proven so already.
+ * SET NOT NULL of a column with a NOT VALID not-null constraint (18)
+ * validates that constraint by reading every row under ACCESS EXCLUSIVE;
+ * VALIDATE CONSTRAINT reads them while reads and writes go on.
  */
 static RewriteRisk *
-judge_set_not_null(Relation rel, const char *colname, const GuardTable *t)
+not_valid_not_null_risk(const char *colname, HeapTuple con, const GuardTable *t)
 {
-	Form_pg_attribute att = live_column(rel, colname);
+	const char *c = quote_identifier(colname);
+	const char *name = quote_identifier(NameStr(((Form_pg_constraint) GETSTRUCT(con))->conname));
+
+	return steward_rewrite_risk("scan",
+								psprintf("Column %s has the NOT VALID not-null constraint %s, which making it NOT NULL validates by reading every row (a validated CHECK does not spare that).",
+										 c, name),
+								psprintf("Validate the constraint instead, which lets reads and writes go on; the column is NOT NULL then: "
+										 "ALTER TABLE %s VALIDATE CONSTRAINT %s.",
+										 t->qname, name));
+}
+
+/*
+ * Making a column NOT NULL reads every row unless it is NOT NULL or proven
+ * so already (see the file header).
+ */
+static RewriteRisk *
+not_null_risk(Relation rel, Form_pg_attribute att, const GuardTable *t)
+{
+	const char *colname = NameStr(att->attname);
 	const char *c;
 	const char *ck;
 
-	if (att == NULL || att->attnotnull || not_null_proven(rel, att))
+	if (att->attnotnull || not_null_proven(rel, att))
 		return NULL;
 	c = quote_identifier(colname);
 	ck = quote_identifier(psprintf("ck_%s_%s", t->relname, colname));
@@ -520,8 +555,43 @@ judge_set_not_null(Relation rel, const char *colname, const GuardTable *t)
 								psprintf("Making column %s NOT NULL reads every row, as no validated CHECK (%s IS NOT NULL) proves it.", c, c),
 								psprintf("Prove it first with a CHECK constraint validated without blocking; SET NOT NULL then reads nothing: "
 										 "ALTER TABLE %s ADD CONSTRAINT %s CHECK (%s IS NOT NULL) NOT VALID; ALTER TABLE %s VALIDATE CONSTRAINT %s; "
-										 "ALTER TABLE %s ALTER COLUMN %s SET NOT NULL (the CHECK may be dropped afterwards).",
-										 t->qname, ck, c, t->qname, ck, t->qname, c));
+										 "ALTER TABLE %s ALTER COLUMN %s SET NOT NULL (the CHECK may be dropped afterwards). "
+										 "From PostgreSQL 18 on, a NOT VALID not-null constraint does it without the CHECK: "
+										 "ALTER TABLE %s ADD CONSTRAINT <name> NOT NULL %s NOT VALID; ALTER TABLE %s VALIDATE CONSTRAINT <name>.",
+										 t->qname, ck, c, t->qname, ck, t->qname, c, t->qname, c, t->qname));
+}
+
+/*
+ * SET NOT NULL: reads every row unless the column is NOT NULL or proven so
+ * already; a NOT VALID not-null constraint (18) is validated by reading
+ * every row, whatever proves it.
+ */
+static RewriteRisk *
+judge_set_not_null(Relation rel, const char *colname, const GuardTable *t)
+{
+	Form_pg_attribute att = live_column(rel, colname);
+	HeapTuple	not_valid;
+
+	if (att == NULL)
+		return NULL;
+	if ((not_valid = steward_not_valid_not_null(rel, att->attnum)) != NULL)
+		return not_valid_not_null_risk(colname, not_valid, t);
+	return not_null_risk(rel, att, t);
+}
+
+/*
+ * A PRIMARY KEY or a NOT NULL constraint (18) makes its columns NOT NULL
+ * like SET NOT NULL, but a column with a NOT VALID not-null constraint is
+ * the statement's own error (18 refuses it as incompatible).
+ */
+static RewriteRisk *
+judge_implied_not_null(Relation rel, const char *colname, const GuardTable *t)
+{
+	Form_pg_attribute att = live_column(rel, colname);
+
+	if (att == NULL || steward_not_valid_not_null(rel, att->attnum) != NULL)
+		return NULL;
+	return not_null_risk(rel, att, t);
 }
 
 /*
@@ -546,7 +616,7 @@ judge_key_not_null(Relation rel, Constraint *con, const GuardTable *t)
 		AttrNumber	attnum = ((Form_pg_index) GETSTRUCT(tup))->indkey.values[i];
 
 		if (attnum > 0)
-			risk = judge_set_not_null(rel, get_attname(RelationGetRelid(rel), attnum, false), t);
+			risk = judge_implied_not_null(rel, get_attname(RelationGetRelid(rel), attnum, false), t);
 	}
 	ReleaseSysCache(tup);
 	return risk;
@@ -602,7 +672,7 @@ judge_add_constraint(Relation rel, Constraint *con, const GuardTable *t)
 				return NULL;
 			foreach(lc, con->keys)
 				if (risk == NULL)
-				risk = judge_set_not_null(rel, strVal(lfirst(lc)), t);
+				risk = judge_implied_not_null(rel, strVal(lfirst(lc)), t);
 			return risk;
 		default:
 			return NULL;
@@ -662,6 +732,118 @@ judge_set_expression(Relation rel, AlterTableCmd *cmd, const GuardTable *t)
 								psprintf("SET EXPRESSION recomputes stored generated column %s in every row.",
 										 quote_identifier(cmd->name)),
 								psprintf(NO_ONLINE_FORM, t->qname));
+}
+
+/*
+ * The bytes of scanrel that proving constraint (over from's columns) would
+ * read: none when its validated constraints imply it, else the table, and
+ * for a partitioned table what each partition needs -- the recursion of
+ * QueuePartitionConstraintValidation, partitions locked as it locks them.
+ */
+static int64
+unproven_bytes(Relation scanrel, List *constraint, Relation from)
+{
+	List	   *mapped = map_partition_varattnos(constraint, 1, scanrel, from);
+	PartitionDesc pd;
+	int64		bytes = 0;
+	int			i;
+
+	if (PartConstraintImpliedByRelConstraint(scanrel, mapped))
+		return 0;
+	if (scanrel->rd_rel->relkind != RELKIND_PARTITIONED_TABLE)
+		return steward_table_bytes(scanrel);
+	pd = RelationGetPartitionDesc(scanrel, true);
+	for (i = 0; i < pd->nparts; i++)
+	{
+		Relation	part = table_open(pd->oids[i], AccessExclusiveLock);
+
+		bytes += unproven_bytes(part, mapped, scanrel);
+		table_close(part, NoLock);
+	}
+	return bytes;
+}
+
+/*
+ * The safe pattern of a table that would be read to prove its partition
+ * constraint: a CHECK saying the same, validated without blocking first.
+ */
+static char *
+bound_check_hint(Relation rel, List *constraint, Relation from, const char *why)
+{
+	List	   *mapped = map_partition_varattnos(constraint, 1, rel, from);
+	const char *qname = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+												   RelationGetRelationName(rel));
+	const char *ck = quote_identifier(psprintf("ck_%s_bound", RelationGetRelationName(rel)));
+
+	Expr	   *expr = make_ands_explicit(mapped);
+	char	   *sql = expr_sql(rel, (Node *) expr);
+
+	/* a boolean expression comes parenthesized: CHECK adds its own */
+	if (IsA(expr, BoolExpr))
+	{
+		sql[strlen(sql) - 1] = '\0';
+		sql++;
+	}
+	return psprintf("Prove %s first with a CHECK constraint validated without blocking; ATTACH PARTITION then reads nothing: "
+					"ALTER TABLE %s ADD CONSTRAINT %s CHECK (%s) NOT VALID; ALTER TABLE %s VALIDATE CONSTRAINT %s "
+					"(the CHECK may be dropped after the attach).",
+					why, qname, ck, sql, qname, ck);
+}
+
+/*
+ * ALTER TABLE parent ATTACH PARTITION: the attached table (attachrel, its
+ * partitions locked already) is read whole under ACCESS EXCLUSIVE unless
+ * its validated constraints prove its partition constraint -- its bound
+ * and the parent's own, built as ATExecAttachPartition builds them -- and
+ * so is the default partition (defaultrel, or NULL), whose constraint
+ * excludes the new bound.  Returns the risk and the bytes read in *bytes;
+ * *scanned is the table named, the first one read.
+ */
+RewriteRisk *
+steward_judge_attach(Relation parent, Relation attachrel, Relation defaultrel,
+					 PartitionCmd *cmd, const char *query, int64 *bytes, Oid *scanned)
+{
+	ParseState *pstate = make_parsestate(NULL);
+	PartitionBoundSpec *bound;
+	List	   *bound_qual;
+	List	   *part_qual;
+	List	   *default_qual = NIL;
+	int64		attach_bytes = 0;
+	int64		default_bytes = 0;
+	char	   *hint = NULL;
+
+	pstate->p_sourcetext = query;
+	bound = transformPartitionBound(pstate, parent, copyObject(cmd->bound));
+	free_parsestate(pstate);
+	bound_qual = get_qual_from_partbound(parent, bound);
+	part_qual = list_concat_copy(bound_qual, RelationGetPartitionQual(parent));
+	if (part_qual != NIL)
+	{
+		part_qual = list_make1(make_ands_explicit((List *) eval_const_expressions(NULL, (Node *) part_qual)));
+		attach_bytes = unproven_bytes(attachrel, part_qual, parent);
+	}
+	if (defaultrel != NULL)
+	{
+		default_qual = get_proposed_default_constraint(list_copy(bound_qual));
+		default_bytes = unproven_bytes(defaultrel, default_qual, parent);
+	}
+	*bytes = attach_bytes + default_bytes;
+	if (*bytes == 0)
+		return NULL;
+	*scanned = RelationGetRelid(attach_bytes > 0 ? attachrel : defaultrel);
+	if (attach_bytes > 0)
+		hint = bound_check_hint(attachrel, part_qual, parent, "the partition's bound");
+	if (default_bytes > 0)
+		hint = psprintf("%s%s%s", hint ? hint : "", hint ? " And: " : "",
+						bound_check_hint(defaultrel, default_qual, parent,
+										 "that the default partition holds no row of the new bound"));
+	return steward_rewrite_risk("scan",
+								psprintf("ATTACH PARTITION reads every row %s to check %s, as no validated CHECK constraint proves %s.",
+										 attach_bytes > 0 && default_bytes > 0 ? "of the table and of the default partition" :
+										 attach_bytes > 0 ? "of the table" : "of the default partition",
+										 attach_bytes > 0 ? "the partition's bound" : "that none belongs to the new partition",
+										 attach_bytes > 0 && default_bytes > 0 ? "either" : "it"),
+								hint);
 }
 
 /*

@@ -461,6 +461,20 @@ skip_plain(const unsigned char *u, int i, int end)
 }
 
 /*
+ * The end of the plain integer at u[i] (digits, then neither a word
+ * character nor a dot), the constant statements hold most; 0 when the
+ * number at u[i] is another kind (a fraction, an exponent, 0x..., 1_000),
+ * which number_end reads.
+ */
+static inline int
+plain_integer_end(const unsigned char *u, int i, int end)
+{
+	for (i++; i < end && IS_DIGIT(u[i]); i++)
+		;
+	return (i >= end || (!in_word[u[i]] && u[i] != '.')) ? i : 0;
+}
+
+/*
  * Lexer mode: copy s[0 .. end) with every string and number replaced.
  * Recording every statement runs this, so a tight loop skips every byte
  * that cannot start a constant, a comment or a quoted identifier; at one
@@ -478,6 +492,7 @@ normalize_lexed(TextOut *o, const char *s, int end)
 	while (!o->full)
 	{
 		int			start;
+		int			end_int;
 		bool		literal;
 
 		i = skip_plain(u, i, end);
@@ -493,6 +508,11 @@ normalize_lexed(TextOut *o, const char *s, int end)
 		/* a word of one letter may prefix a string: E'', B'', X'', N'' */
 		if (s[i] == '\'' && i >= 1 && cclass[u[i - 1]] == CC_IDENT && (i < 2 || !in_word[u[i - 2]]))
 			i = word_end(s, --start, end, &literal);
+		else if (IS_DIGIT(s[i]) && (end_int = plain_integer_end(u, i, end)) > 0)
+		{
+			i = end_int;
+			literal = true;
+		}
 		else
 			i = token_end(s, i, end, &literal);
 		if (!literal)

@@ -349,11 +349,17 @@ add_counters(StewardSlot *slot, const StewardRunning *r, double ms, bool failed)
  * Keep an error message (or none) in STEWARD_MESSAGE_LEN bytes, cut on a
  * character boundary.
  */
-static void
+static inline void
 copy_message(char *dst, const char *message)
 {
-	int			n = message ? strlen(message) : 0;
+	int			n;
 
+	if (message == NULL)
+	{
+		dst[0] = '\0';			/* every statement that succeeds */
+		return;
+	}
+	n = strlen(message);
 	if (n >= STEWARD_MESSAGE_LEN)
 		n = pg_mbcliplen(message, n, STEWARD_MESSAGE_LEN - 1);
 	if (n > 0)

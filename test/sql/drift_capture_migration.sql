@@ -49,7 +49,17 @@ SELECT steward.inverse_sql('DROP TABLE t') IS NULL AS drop_has_none;
 
 -- Errors.
 SELECT steward.capture('nope', '1');
+-- The captured version goes after the current one and before any pending
+-- one: that is when the DDL ran (stamping below the current version would
+-- forget applied ones).
+ALTER TABLE cm.items ADD COLUMN sku text;
+SELECT steward.capture('cm', '2.5');
+SELECT steward.capture('cm', '3');
 SELECT steward.register('cm', '9', 'SELECT 1');
 SELECT steward.capture('cm', '10');
+SELECT steward.capture('cm', '9');
+SELECT steward.capture('cm', '4');
+SELECT version, state FROM steward.status('cm');
+SELECT * FROM steward.check('cm');
 
 DROP SCHEMA cm CASCADE;

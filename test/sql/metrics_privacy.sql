@@ -115,6 +115,11 @@ SELECT query, sqlstate FROM steward.recent_queries
  WHERE query LIKE '%ROLE mp_pw%' OR sqlstate = '42601' ORDER BY at;
 SELECT count(*) AS secrets_in_rings FROM steward.recent_queries
  WHERE query LIKE '%hunter2%' OR query LIKE '%secret-in-bad-syntax%';
+-- The lexer's numbers (the statement fails to parse before them on every
+-- major, so the lexer reads it): integers, hexadecimal, with underscores,
+-- fractions, exponents; digits inside words stay.
+SELECT 42 AS g FROM FROM 0x1F, 1_000, 7.5, 1e5, .5, 12, t1.c1, a$b, 3;
+SELECT query FROM steward.recent_queries WHERE query LIKE 'SELECT % AS g FROM FROM%';
 
 DROP FUNCTION mp_check(text);
 DROP TABLE mp_secrets;

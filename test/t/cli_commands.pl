@@ -358,5 +358,102 @@ EOS
 	like($out, qr/E'\\'; still', "odd;name" FROM t;\n/, 'quotes and escapes keep a statement together');
 }
 
+# ---------------------------------------------------------------- capture
+# DDL run outside migrations becomes migration VERSION: written as a file in
+# the directory's style (with its down file when every statement has an
+# inverse), registered and applied in the same transaction; the directory
+# and the server agree afterwards (check, validate, upgrade, downgrade).
+{
+	my $m   = 'capt_flyway';
+	my $dir = write_dir($m,
+		'V1__items.sql' => "CREATE SCHEMA {{schema}};\nCREATE TABLE {{tables.items}} (id int PRIMARY KEY);\n");
+	($rc, $out, $err) = steward('upgrade', '-m', $m, '-s', $m, '-D', $dir);
+	is($rc, 0, 'capture: the module is upgraded') or diag($err);
+	sql("ALTER TABLE $m.items ADD COLUMN note text; CREATE INDEX ix_items_note ON $m.items (note)");
+	($rc, $out, $err) = steward('check', '-m', $m);
+	is($rc, 1, 'capture: check sees the ad-hoc DDL as drift first');
+
+	($rc, $out, $err) = steward('capture', '2', '-m', $m, '-D', $dir, '--description', 'Hotfix: note');
+	is($rc, 0, 'capture exits 0') or diag($err);
+	is($out, "$dir/V2__hotfix_note.sql\n$dir/U2__hotfix_note.sql\n",
+		'capture prints the V and U files it wrote, named in the Flyway style');
+	is(slurp_file("$dir/V2__hotfix_note.sql"),
+		"ALTER TABLE $m.items ADD COLUMN note text;\nCREATE INDEX ix_items_note ON $m.items (note);",
+		'the V file holds the captured statements in order');
+	is(slurp_file("$dir/U2__hotfix_note.sql"),
+		"DROP INDEX $m.ix_items_note;\nALTER TABLE $m.items DROP COLUMN note;\n",
+		'the U file holds their inverses, last first');
+	is(sql("SELECT string_agg(version || ':' || state, ',') FROM steward.status('$m')"),
+		'1:applied,2:baseline', 'version 2 is registered and applied (baseline: it already ran)');
+	is(sql("SELECT description FROM steward.migration_scripts WHERE module = '$m' AND version = '2'"),
+		'Hotfix: note', 'with its description');
+	($rc, $out, $err) = steward('check', '-m', $m);
+	is($rc, 0, 'check is clean after capture') or diag($out);
+	($rc, $out, $err) = steward('validate', '-m', $m, '-D', $dir);
+	is($rc, 0, 'validate: the written file matches the registered checksum') or diag($out, $err);
+	($rc, $out, $err) = steward('upgrade', '-m', $m, '-D', $dir);
+	like($out, qr/^$m is at 2: 0 applied, 0 skipped/m, 'upgrade from the directory has nothing to do');
+	($rc, $out, $err) = steward('downgrade', '-m', $m, '-D', $dir);
+	is($rc, 0, 'downgrade runs the U file') or diag($err);
+	is(sql("SELECT count(*) FROM pg_attribute WHERE attrelid = '$m.items'::regclass AND attname = 'note'"),
+		0, 'which undid the capture');
+	($rc, $out, $err) = steward('upgrade', '-m', $m, '-D', $dir);
+	like($out, qr/^applied +2 +hotfix note /m, 'and the V file applies it again');
+
+	($rc, $out, $err) = steward('capture', '3', '-m', $m, '-D', $dir);
+	is($rc, 5, 'nothing to capture: exit status 5');
+	like($err, qr/\Apg_steward: error: nothing to capture in schema "$m"\nhint: [^\n]+\n\z/,
+		'nothing to capture: one error line and its hint');
+	ok(!glob("$dir/*3__*"), 'nothing to capture: no file written');
+	is(sql("SELECT count(*) FROM steward.migration_scripts WHERE module = '$m' AND version = '3'"), 0,
+		'nothing to capture: nothing registered');
+	($rc, $out, $err) = steward('capture', '2', '-m', $m, '-D', $dir);
+	is($rc, 3, 'a VERSION the directory has: exit status 3');
+	like($err, qr/\Apg_steward: error: \Q$dir\E already has a file for version 2\n\z/, '... saying so');
+	sql("ALTER TABLE $m.items ADD COLUMN extra int");
+	($rc, $out, $err) = steward('capture', '1.5', '-m', $m, '-D', $dir);
+	is($rc, 5, 'a VERSION below the current one: exit status 5');
+	like($err, qr/\Apg_steward: error: cannot capture module "$m" as version 1\.5: it is at version 2\n/,
+		'... saying so');
+	sql("ALTER TABLE $m.items DROP COLUMN extra");
+}
+{
+	my $m   = 'capt_numbered';
+	my $dir = write_dir($m,
+		'001_items.sql' => "CREATE SCHEMA {{schema}};\nCREATE TABLE {{tables.items}} (id int PRIMARY KEY);\n",
+		'002_label.sql' => "ALTER TABLE {{tables.items}} ADD label text;\n");
+	steward('upgrade', '-m', $m, '-s', $m, '-D', $dir, '001');
+	sql("SET search_path = $m; ALTER TABLE items ALTER COLUMN id TYPE bigint");
+	($rc, $out, $err) = steward('capture', '003', '-m', $m, '-D', $dir);
+	is($rc, 5, 'capture above a pending version: exit status 5');
+	like($err, qr/\Apg_steward: error: cannot capture module "$m" as version 003: version 002 is pending\n/,
+		'... saying so');
+	like($err, qr/^hint: The DDL ran before it: capture as a version between 001 and 002/m,
+		'... and where it belongs');
+	ok(!-e "$dir/003_captured.sql", 'capture refused: no file written');
+	($rc, $out, $err) = steward('capture', '001.1', '-m', $m, '-D', $dir, '--json');
+	is($rc, 0, 'numbered: capture between the current and the pending version exits 0') or diag($err);
+	is_deeply(decode_json($out), { file => "$dir/001.1_captured.sql", down_file => undef },
+		'numbered: <version>_<description>.sql and, with no inverse for ALTER COLUMN TYPE, no down file');
+	($rc, $out, $err) = steward('upgrade', '-m', $m, '-D', $dir);
+	like($out, qr/^applied +002 .*\n$m is at 002: 1 applied/m, 'the pending version applies after it');
+	is(sql("SELECT string_agg(version || ':' || state, ',') FROM steward.status('$m')"),
+		'001:applied,001.1:baseline,002:applied', 'in version order');
+	is(slurp_file("$dir/001.1_captured.sql"), 'ALTER TABLE items ALTER COLUMN id TYPE bigint;',
+		'the statement is kept as it was typed (unqualified)');
+	is(sql("SELECT down_sql IS NULL FROM steward.migration_scripts WHERE module = '$m' AND version = '001.1'"),
+		't', 'and is registered without down_sql');
+	($rc, $out, $err) = steward('check', '-m', $m);
+	is($rc, 0, 'numbered: check is clean after capture');
+
+	sql("ALTER TABLE $m.items ADD COLUMN qty int");
+	($rc, $out, $err) = steward('capture', '004', '-m', $m, '-D', $dir, '--description', 'Add qty');
+	is($out, "$dir/004_add_qty.sql\n$dir/004_add_qty.down.sql\n", 'numbered: the .down.sql file too');
+	is(slurp_file("$dir/004_add_qty.down.sql"), "ALTER TABLE $m.items DROP COLUMN qty;\n",
+		'numbered: holding the inverse');
+	($rc, $out, $err) = steward('validate', '-m', $m, '-D', $dir);
+	is($rc, 0, 'numbered: the directory validates');
+}
+
 $node->stop;
 done_testing();
