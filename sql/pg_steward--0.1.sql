@@ -272,6 +272,15 @@ COMMENT ON FUNCTION steward.validate(text) IS
  * DDL capture and drift (DESIGN.md section 3)
  * ------------------------------------------------------------------------ */
 
+-- Citus keeps copies of a distributed or reference table, named
+-- <table>_<shard id>, next to it (src/common/citus.c); steward's reports
+-- (check, lint) leave them out, whether Citus shows them or not.
+CREATE FUNCTION steward.citus_shard(rel regclass) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'steward_citus_shard'
+	LANGUAGE C STRICT STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION steward.citus_shard(regclass) IS
+	'True when the relation is a Citus shard (or an index of one), which steward leaves to Citus; false without Citus';
+
 CREATE TABLE steward.ddl_log (
 	id			bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 	at			timestamptz NOT NULL DEFAULT clock_timestamp(),
@@ -480,11 +489,12 @@ CREATE FUNCTION steward.object_fingerprints(schema_name name)
 	SET search_path = pg_catalog, pg_temp
 	AS $$
 	SELECT * FROM steward.fingerprint_rows(
-		ARRAY(SELECT c.oid FROM pg_class c WHERE c.relnamespace = to_regnamespace(quote_ident($1))),
+		ARRAY(SELECT c.oid FROM pg_class c WHERE c.relnamespace = to_regnamespace(quote_ident($1))
+			   AND NOT steward.citus_shard(c.oid)),
 		ARRAY(SELECT k.oid FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
-			   WHERE c.relnamespace = to_regnamespace(quote_ident($1))),
+			   WHERE c.relnamespace = to_regnamespace(quote_ident($1)) AND NOT steward.citus_shard(c.oid)),
 		ARRAY(SELECT g.oid FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid
-			   WHERE c.relnamespace = to_regnamespace(quote_ident($1))),
+			   WHERE c.relnamespace = to_regnamespace(quote_ident($1)) AND NOT steward.citus_shard(c.oid)),
 		ARRAY(SELECT p.oid FROM pg_proc p WHERE p.pronamespace = to_regnamespace(quote_ident($1))),
 		ARRAY(SELECT t.oid FROM pg_type t WHERE t.typnamespace = to_regnamespace(quote_ident($1))))
 	$$;
@@ -826,7 +836,7 @@ CREATE FUNCTION steward.tables_outside_migrations(schemas oid[])
 						   WHERE mo.schema_name = n.nspname) m
 	  CROSS JOIN LATERAL pg_identify_object('pg_class'::regclass, c.oid, 0) i
 	 WHERE c.relnamespace = ANY ($1) AND c.relkind IN ('r', 'p') AND NOT c.relispartition
-	   AND m.module IS NOT NULL
+	   AND m.module IS NOT NULL AND NOT steward.citus_shard(c.oid)
 	   AND NOT EXISTS (SELECT 1 FROM steward.fingerprints f
 						WHERE f.schema_name = n.nspname AND f.object_type = i.type
 						  AND f.object_identity = i.identity)
@@ -864,6 +874,7 @@ CREATE FUNCTION steward.lint_checklist(schemas oid[])
 		  CROSS JOIN LATERAL pg_identify_object('pg_class'::regclass, c.oid, 0) i
 		 WHERE c.relnamespace = ANY ($1) AND c.relkind IN ('r', 'p')
 		   AND NOT c.relispartition AND c.reloftype = 0 AND c.relpersistence <> 't'
+		   AND NOT steward.citus_shard(c.oid)
 		   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
 							  AND d.objid = c.oid AND d.deptype = 'e')),
 	keyed AS (
@@ -998,6 +1009,7 @@ CREATE FUNCTION steward.lint(schema_name name DEFAULT NULL)
 		  FROM pg_class c JOIN sch ON c.relnamespace = sch.oid
 		 WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'i', 'I')
 		   AND NOT c.relispartition AND c.reloftype = 0 AND c.relpersistence <> 't'
+		   AND NOT steward.citus_shard(c.oid)
 		   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
 							  AND d.objid = c.oid AND d.deptype = 'e')),
 	problems AS (

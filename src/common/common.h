@@ -139,4 +139,15 @@ extern Oid	steward_ddl_creation_namespace(const RangeVar *rv);
 extern int	steward_ddl_note_slot(void);
 extern void **steward_ddl_note(int slot);
 
+/* ---- citus.c: Citus's own work (shards, DDL it replays) ---- */
+
+extern bool steward_citus_internal_backend(void);
+extern bool steward_citus_present(void);
+extern Oid	steward_citus_shard_table(Oid nsp, const char *relname, uint64 *shardid);
+extern bool steward_citus_is_shard(Oid relid);
+extern bool steward_citus_first_copy(uint64 shardid);
+extern bool steward_citus_object_on_shard(Oid classid, Oid objid);
+extern bool steward_citus_dropped_on_shard(const char *schema, const char *second_name);
+extern bool steward_citus_shard_statement(Node *stmt);
+
 #endif							/* STEWARD_COMMON_H */
