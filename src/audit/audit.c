@@ -428,6 +428,12 @@ steward_audit_trigger(PG_FUNCTION_ARGS)
 	if (TRIGGER_FIRED_BY_TRUNCATE(ev) && audit_truncate_covered(td->tg_relation))
 		return PointerGetDatum(NULL);
 	t = audit_target_acquire(td);
+	if (t->silent || (t->shard && TRIGGER_FIRED_BY_TRUNCATE(ev)))
+	{
+		/* another copy logs it; a TRUNCATE, the distributed table itself */
+		audit_target_release(t);
+		return PointerGetDatum(NULL);
+	}
 	PG_TRY();
 	{
 		audit_writer_open(&w, t, op,
