@@ -22,14 +22,16 @@
  *   application_name ("citus_internal gpid=", "citus_rebalancer gpid=",
  *   "citus_shard_..."), the same test Citus itself makes; it counts only
  *   when Citus is loaded in this server (its citus.version setting exists);
- * - a shard, by its name: <table>_<shard id> (or, for a long name,
- *   <start of table>_<hash>_<shard id>) where Citus's catalog
- *   pg_catalog.pg_dist_shard says that shard belongs to a table of that
- *   name in the same schema.  The catalog is read with a plain catalog
+ * - Citus's own relations, by their names: a shard, <table>_<shard id>
+ *   (or, for a long name, <start of table>_<hash>_<shard id>) where
+ *   Citus's catalog pg_catalog.pg_dist_shard says that shard belongs to a
+ *   table of that name in the same schema; and the new table a table
+ *   conversion (alter_distributed_table, undistribute_table) builds,
+ *   <table>_<hash of the name>.  The catalog is read with a plain catalog
  *   scan, and only when the name ends in _<digits> and the catalog exists
  *   in this database (CREATE EXTENSION citus).  This catches Citus working
- *   on shards in a user's own session: the coordinator's copies of
- *   reference tables, created and altered by local execution.
+ *   in a user's own session: on the coordinator's copies of reference
+ *   tables (local execution), and converting a table.
  *
  * Columns of Citus's catalogs are found by name, not position.
  *
@@ -52,6 +54,7 @@
 #include "catalog/pg_policy.h"
 #include "catalog/pg_rewrite.h"
 #include "catalog/pg_trigger.h"
+#include "common/hashfn.h"
 #include "fmgr.h"
 #include "nodes/parsenodes.h"
 #include "utils/fmgroids.h"
@@ -233,10 +236,37 @@ steward_citus_shard_table(Oid nsp, const char *relname, uint64 *shardid)
 }
 
 /*
- * Is the relation relid (an index: its table) a shard?
+ * Is a relation named relname in schema nsp Citus's own: a shard, or the
+ * new table a table conversion (alter_distributed_table,
+ * undistribute_table, ...) builds next to the table it converts, named
+ * <table>_<hash of the table's name> (a 32-bit hash_any, as Citus makes
+ * it), before it drops the old table and renames the new one?  Such a
+ * table gets the old one's columns, keys and triggers from Citus.
+ */
+static bool
+citus_own_relation(Oid nsp, const char *relname)
+{
+	int			stemlen;
+	uint64		id = name_shard_id(relname, &stemlen);
+	char	   *stem;
+
+	if (id == 0)
+		return false;
+	if (OidIsValid(steward_citus_shard_table(nsp, relname, NULL)))
+		return true;
+	if (id > PG_UINT32_MAX || !steward_citus_present() ||
+		DatumGetUInt32(hash_any((const unsigned char *) relname, stemlen)) != id)
+		return false;
+	stem = pnstrdup(relname, stemlen);
+	return OidIsValid(get_relname_relid(stem, nsp));
+}
+
+/*
+ * Is the relation relid (an index: its table) Citus's own: a shard, or a
+ * table a conversion builds?
  */
 bool
-steward_citus_is_shard(Oid relid)
+steward_citus_owned(Oid relid)
 {
 	char		relkind = get_rel_relkind(relid);
 	char	   *name;
@@ -244,8 +274,7 @@ steward_citus_is_shard(Oid relid)
 	if (relkind == RELKIND_INDEX || relkind == RELKIND_PARTITIONED_INDEX)
 		relid = IndexGetRelation(relid, true);
 	name = OidIsValid(relid) ? get_rel_name(relid) : NULL;
-	return name != NULL &&
-		OidIsValid(steward_citus_shard_table(get_rel_namespace(relid), name, NULL));
+	return name != NULL && citus_own_relation(get_rel_namespace(relid), name);
 }
 
 /*
@@ -325,15 +354,16 @@ object_table(Oid classid, Oid objid)
 }
 
 /*
- * Does an object a DDL command created or altered belong to a shard (is
- * it one, or its index, constraint, trigger, default, policy or rule)?
+ * Does an object a DDL command created or altered belong to one of
+ * Citus's own relations (is it one, or its index, constraint, trigger,
+ * default, policy or rule)?
  */
 bool
-steward_citus_object_on_shard(Oid classid, Oid objid)
+steward_citus_owned_object(Oid classid, Oid objid)
 {
 	Oid			table = object_table(classid, objid);
 
-	return OidIsValid(table) && steward_citus_is_shard(table);
+	return OidIsValid(table) && steward_citus_owned(table);
 }
 
 /*
@@ -346,7 +376,7 @@ steward_citus_object_on_shard(Oid classid, Oid objid)
  * gone already, and the shard id alone must do.
  */
 bool
-steward_citus_dropped_on_shard(const char *schema, const char *second_name)
+steward_citus_owned_dropped(const char *schema, const char *second_name)
 {
 	Oid			nsp;
 	Oid			table;
@@ -360,16 +390,17 @@ steward_citus_dropped_on_shard(const char *schema, const char *second_name)
 	nsp = get_namespace_oid(schema, true);
 	if (get_rel_name(table) == NULL)
 		return true;
-	return OidIsValid(nsp) && OidIsValid(steward_citus_shard_table(nsp, second_name, NULL));
+	return OidIsValid(nsp) && citus_own_relation(nsp, second_name);
 }
 
 /*
- * Is a statement, about to run, Citus's DDL on a shard (by the relation it
- * names)?  For ddl_command_start and the ProcessUtility hooks, before the
- * statement has created or reported anything.
+ * Is a statement, about to run, Citus's DDL on one of its own relations
+ * (by the relation it names)?  For ddl_command_start and the
+ * ProcessUtility hooks, before the statement has created or reported
+ * anything.
  */
 bool
-steward_citus_shard_statement(Node *stmt)
+steward_citus_owned_statement(Node *stmt)
 {
 	RangeVar   *rv = NULL;
 	Oid			nsp;
@@ -387,19 +418,19 @@ steward_citus_shard_statement(Node *stmt)
 		return false;
 	nsp = rv->schemaname ? get_namespace_oid(rv->schemaname, true) :
 		steward_ddl_creation_namespace(rv);
-	return OidIsValid(nsp) && OidIsValid(steward_citus_shard_table(nsp, rv->relname, NULL));
+	return OidIsValid(nsp) && citus_own_relation(nsp, rv->relname);
 }
 
 PG_FUNCTION_INFO_V1(steward_citus_shard);
 
 /*
- * steward.citus_shard(rel): is rel a shard (or an index of one)?  For the
- * reports that list a schema's objects: Citus hides shards from queries
- * on pg_class in most sessions, but not in all (its setting
- * citus.show_shards_for_app_name_prefixes).
+ * steward.citus_shard(rel): is rel a shard (or an index of one, or a table
+ * a conversion builds)?  For the reports that list a schema's objects:
+ * Citus hides shards from queries on pg_class in most sessions, but not in
+ * all (its setting citus.show_shards_for_app_name_prefixes).
  */
 Datum
 steward_citus_shard(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_BOOL(steward_citus_is_shard(PG_GETARG_OID(0)));
+	PG_RETURN_BOOL(steward_citus_owned(PG_GETARG_OID(0)));
 }

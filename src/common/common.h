@@ -144,10 +144,10 @@ extern void **steward_ddl_note(int slot);
 extern bool steward_citus_internal_backend(void);
 extern bool steward_citus_present(void);
 extern Oid	steward_citus_shard_table(Oid nsp, const char *relname, uint64 *shardid);
-extern bool steward_citus_is_shard(Oid relid);
 extern bool steward_citus_first_copy(uint64 shardid);
-extern bool steward_citus_object_on_shard(Oid classid, Oid objid);
-extern bool steward_citus_dropped_on_shard(const char *schema, const char *second_name);
-extern bool steward_citus_shard_statement(Node *stmt);
+extern bool steward_citus_owned(Oid relid);
+extern bool steward_citus_owned_object(Oid classid, Oid objid);
+extern bool steward_citus_owned_dropped(const char *schema, const char *second_name);
+extern bool steward_citus_owned_statement(Node *stmt);
 
 #endif							/* STEWARD_COMMON_H */

@@ -349,8 +349,8 @@ steward_skipped_schema(const char *schema_name)
 /*
  * Refuse a direct call, and say whether the event should be handled: not
  * when pg_steward issued the DDL itself, not when Citus replays DDL on
- * this node or runs it on a shard (citus.c: the coordinator judged the
- * user's statement already), and not when its catalogs are gone (the
+ * this node or runs it on a shard or a table it converts (citus.c: the
+ * coordinator judged the user's statement already), and not when its catalogs are gone (the
  * event that drops the extension itself).
  */
 static bool
@@ -364,25 +364,25 @@ event_wanted(FunctionCallInfo fcinfo, const char *fname)
 				 errmsg("%s must be called by an event trigger", fname),
 				 errhint("It runs from pg_steward's event triggers; do not call it directly.")));
 	if (own_ddl_nesting > 0 || steward_citus_internal_backend() ||
-		steward_citus_shard_statement(((EventTriggerData *) fcinfo->context)->parsetree))
+		steward_citus_owned_statement(((EventTriggerData *) fcinfo->context)->parsetree))
 		return false;
 	nsp = get_namespace_oid("steward", true);
 	return OidIsValid(nsp) && OidIsValid(get_relname_relid("ddl_log", nsp));
 }
 
 /*
- * Is the object in row i of the fetched objects Citus's: on a shard (see
- * citus.c)?  Existing objects are looked up; dropped ones by the second
+ * Is the object in row i of the fetched objects Citus's: on a shard or a
+ * table Citus builds to convert one (see citus.c)?  Existing objects are looked up; dropped ones by the second
  * of their address names, the name of a relation or of the table an object
  * is on (column 9; for a type, from its qualified name).
  */
 static bool
-fetched_on_shard(uint64 i, DdlObject *o, bool dropped)
+fetched_citus_own(uint64 i, DdlObject *o, bool dropped)
 {
 	if (!dropped)
-		return steward_citus_object_on_shard(o->classid, o->objid);
-	return steward_citus_dropped_on_shard(o->schema_name,
-										  SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 9));
+		return steward_citus_owned_object(o->classid, o->objid);
+	return steward_citus_owned_dropped(o->schema_name,
+									   SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 9));
 }
 
 /*
@@ -391,7 +391,7 @@ fetched_on_shard(uint64 i, DdlObject *o, bool dropped)
  * object_type, schema_name, object_identity, in_extension (and for dropped
  * objects the second address name).  Policies, rules and triggers have no
  * schema of their own: they get their table's.  Objects in temporary and
- * TOAST schemas are left out, and so are a shard's where Citus is.
+ * TOAST schemas are left out, and so are Citus's own where Citus is.
  */
 static List *
 fetch_objects(const char *sql)
@@ -417,7 +417,7 @@ fetch_objects(const char *sql)
 		o->object_identity = SPI_getvalue(tup, desc, 7);
 		o->in_extension = DatumGetBool(SPI_getbinval(tup, desc, 8, &isnull)) && !isnull;
 		if (!steward_skipped_schema(o->schema_name) &&
-			!(citus && fetched_on_shard(i, o, desc->natts > 8)))
+			!(citus && fetched_citus_own(i, o, desc->natts > 8)))
 			objs = lappend(objs, o);
 	}
 	return objs;

@@ -408,7 +408,7 @@ inject_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnly
 {
 	if (IsA(pstmt->utilityStmt, CreateStmt) && steward_inject && steward_conventions &&
 		!creating_extension && !IsBinaryUpgrade && !steward_citus_internal_backend() &&
-		!steward_citus_shard_statement(pstmt->utilityStmt))
+		!steward_citus_owned_statement(pstmt->utilityStmt))
 	{
 		if (readOnlyTree)
 		{

@@ -10,8 +10,9 @@
 #     triggers; no shard (products_102008 is not plural) is judged, injected
 #     into or logged, on the workers or on the coordinator: every shard has
 #     exactly the coordinator's columns, one primary key and its triggers.
-#     The conventions still judge the coordinator's tables, also by
-#     unqualified names.
+#     A table conversion (alter_distributed_table) works too: the table it
+#     builds is Citus's.  The conventions still judge the coordinator's
+#     tables, also by unqualified names.
 # (b) Migrations on the coordinator in a schema whose DDL is reserved to
 #     migrations on every node: the distributed and reference tables are
 #     created and altered through Citus (every shard changes once), each
@@ -138,6 +139,16 @@ for my $n (values %node)
 }
 is($_->safe_psql('postgres', q{SELECT count(*) FROM steward.ddl_log WHERE schema_name = 'shop'}),
 	'0', $_->name . ': DDL Citus replays on a worker is not logged there') for @workers;
+on_coordinator(
+	q{SET client_min_messages = warning;
+	  SELECT alter_distributed_table('shop.suppliers', shard_count := 4, cascade_to_colocated := false);},
+	'a table conversion in a managed schema');
+is(relations($c, 'shop', 'suppliers%'), "suppliers|name,$cols|1|5",
+	'the converted table as before (its intermediate copy was not injected into)');
+is($node{worker1}->safe_psql('postgres', q{
+	SET citus.show_shards_for_app_name_prefixes = '*';
+	SELECT count(*) FROM pg_class WHERE relname LIKE 'suppliers\_%' AND relkind = 'r'}),
+	'2', 'its new shards');
 my ($ret, $out, $err) = $c->psql('postgres',
 	q{SET search_path = shop, public; CREATE TABLE product (x text)});
 like($err, qr/ERROR:  table name "product" does not follow the naming convention of schema "shop"/,
