@@ -44,6 +44,7 @@
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "access/xact.h"
 #include "catalog/index.h"
 #include "catalog/namespace.h"
 #include "catalog/objectaddress.h"
@@ -56,11 +57,15 @@
 #include "catalog/pg_trigger.h"
 #include "common/hashfn.h"
 #include "fmgr.h"
+#include "catalog/pg_type.h"
 #include "nodes/parsenodes.h"
+#include "nodes/value.h"
+#include "parser/parse_func.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/resowner.h"
 
 /* The application_name prefixes of the sessions Citus opens itself. */
 static const char *const citus_internal_prefixes[] = {
@@ -419,6 +424,69 @@ steward_citus_owned_statement(Node *stmt)
 	nsp = rv->schemaname ? get_namespace_oid(rv->schemaname, true) :
 		steward_ddl_creation_namespace(rv);
 	return OidIsValid(nsp) && citus_own_relation(nsp, rv->relname);
+}
+
+/*
+ * citus_table_size(relid) in a subtransaction: Citus refuses to measure
+ * in a transaction that already changed several shards; then -1.
+ */
+static int64
+citus_size_now(Oid fn, Oid relid)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	volatile int64 bytes = -1;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+	PG_TRY();
+	{
+		bytes = DatumGetInt64(OidFunctionCall1(fn, ObjectIdGetDatum(relid)));
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(oldcxt);
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(oldcxt);
+	CurrentResourceOwner = oldowner;
+	return bytes;
+}
+
+/*
+ * The bytes of a distributed or reference table (or a table Citus keeps
+ * on the coordinator only): its data is in its shards, on the workers,
+ * while the coordinator's table itself is empty.  Citus's own
+ * citus_table_size() adds the shards up (one copy each); it is looked up
+ * by name.  *bytes is -1 when Citus cannot tell in this transaction.
+ * False when relid is no Citus table (not in Citus's pg_dist_partition)
+ * or Citus has no such function.
+ */
+bool
+steward_citus_table_bytes(Oid relid, int64 *bytes)
+{
+	CitusScan	s;
+	Datum		value;
+	bool		citus_table;
+	Oid			argtypes[1] = {REGCLASSOID};
+	Oid			fn;
+
+	if (!citus_scan_begin(&s, "pg_dist_partition", "pg_dist_partition_logical_relid_index",
+						  "logicalrelid", F_OIDEQ, ObjectIdGetDatum(relid)))
+		return false;
+	citus_table = citus_scan_next(&s, get_attnum(RelationGetRelid(s.rel), "logicalrelid"), &value);
+	citus_scan_end(&s);
+	if (!citus_table)
+		return false;
+	fn = LookupFuncName(list_make2(makeString("pg_catalog"), makeString("citus_table_size")),
+						1, argtypes, true);
+	if (!OidIsValid(fn))
+		return false;
+	*bytes = citus_size_now(fn, relid);
+	return true;
 }
 
 PG_FUNCTION_INFO_V1(steward_citus_shard);

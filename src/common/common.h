@@ -149,5 +149,6 @@ extern bool steward_citus_owned(Oid relid);
 extern bool steward_citus_owned_object(Oid classid, Oid objid);
 extern bool steward_citus_owned_dropped(const char *schema, const char *second_name);
 extern bool steward_citus_owned_statement(Node *stmt);
+extern bool steward_citus_table_bytes(Oid relid, int64 *bytes);
 
 #endif							/* STEWARD_COMMON_H */
