@@ -15,6 +15,9 @@
  *
  * Trigger arguments: mode ('full' or 'diff'), then excluded column names.
  * An UPDATE that changes nothing, or only excluded columns, is not logged.
+ * On a Citus shard (Citus copies the triggers to every shard) the rows are
+ * logged as the distributed table's, by one copy of the shard only, and a
+ * TRUNCATE is left to the distributed table itself (audit_target.c).
  *
  *-------------------------------------------------------------------------
  */
