@@ -428,7 +428,8 @@ steward_citus_owned_statement(Node *stmt)
 
 /*
  * citus_table_size(relid) in a subtransaction: Citus refuses to measure
- * in a transaction that already changed several shards; then -1.
+ * in a transaction that already changed several shards (SQLSTATE 25001);
+ * then -1.  Any other error (a cancel, a node down) is raised again.
  */
 static int64
 citus_size_now(Oid fn, Oid relid)
@@ -446,9 +447,17 @@ citus_size_now(Oid fn, Oid relid)
 	}
 	PG_CATCH();
 	{
+		ErrorData  *edata;
+
 		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
 		FlushErrorState();
 		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+		if (edata->sqlerrcode != ERRCODE_ACTIVE_SQL_TRANSACTION)
+			ReThrowError(edata);
+		FreeErrorData(edata);
 	}
 	PG_END_TRY();
 	MemoryContextSwitchTo(oldcxt);
