@@ -333,6 +333,15 @@ COMMENT ON FUNCTION steward.validate(text) IS
  * DDL capture and drift (DESIGN.md section 3)
  * ------------------------------------------------------------------------ */
 
+-- Citus keeps copies of a distributed or reference table, named
+-- <table>_<shard id>, next to it (src/common/citus.c); steward's reports
+-- (check, lint) leave them out, whether Citus shows them or not.
+CREATE FUNCTION steward.citus_shard(rel regclass) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'steward_citus_shard'
+	LANGUAGE C STRICT STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION steward.citus_shard(regclass) IS
+	'True when the relation is a Citus shard (or an index of one), which steward leaves to Citus; false without Citus';
+
 CREATE TABLE steward.ddl_log (
 	id			bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 	at			timestamptz NOT NULL DEFAULT clock_timestamp(),
@@ -541,11 +550,12 @@ CREATE FUNCTION steward.object_fingerprints(schema_name name)
 	SET search_path = pg_catalog, pg_temp
 	AS $$
 	SELECT * FROM steward.fingerprint_rows(
-		ARRAY(SELECT c.oid FROM pg_class c WHERE c.relnamespace = to_regnamespace(quote_ident($1))),
+		ARRAY(SELECT c.oid FROM pg_class c WHERE c.relnamespace = to_regnamespace(quote_ident($1))
+			   AND NOT steward.citus_shard(c.oid)),
 		ARRAY(SELECT k.oid FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
-			   WHERE c.relnamespace = to_regnamespace(quote_ident($1))),
+			   WHERE c.relnamespace = to_regnamespace(quote_ident($1)) AND NOT steward.citus_shard(c.oid)),
 		ARRAY(SELECT g.oid FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid
-			   WHERE c.relnamespace = to_regnamespace(quote_ident($1))),
+			   WHERE c.relnamespace = to_regnamespace(quote_ident($1)) AND NOT steward.citus_shard(c.oid)),
 		ARRAY(SELECT p.oid FROM pg_proc p WHERE p.pronamespace = to_regnamespace(quote_ident($1))),
 		ARRAY(SELECT t.oid FROM pg_type t WHERE t.typnamespace = to_regnamespace(quote_ident($1))))
 	$$;
@@ -908,7 +918,7 @@ CREATE FUNCTION steward.tables_outside_migrations(schemas oid[])
 						   WHERE mo.schema_name = n.nspname) m
 	  CROSS JOIN LATERAL pg_identify_object('pg_class'::regclass, c.oid, 0) i
 	 WHERE c.relnamespace = ANY ($1) AND c.relkind IN ('r', 'p') AND NOT c.relispartition
-	   AND m.module IS NOT NULL
+	   AND m.module IS NOT NULL AND NOT steward.citus_shard(c.oid)
 	   AND NOT EXISTS (SELECT 1 FROM steward.fingerprints f
 						WHERE f.schema_name = n.nspname AND f.object_type = i.type
 						  AND f.object_identity = i.identity)
@@ -946,6 +956,7 @@ CREATE FUNCTION steward.lint_checklist(schemas oid[])
 		  CROSS JOIN LATERAL pg_identify_object('pg_class'::regclass, c.oid, 0) i
 		 WHERE c.relnamespace = ANY ($1) AND c.relkind IN ('r', 'p')
 		   AND NOT c.relispartition AND c.reloftype = 0 AND c.relpersistence <> 't'
+		   AND NOT steward.citus_shard(c.oid)
 		   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
 							  AND d.objid = c.oid AND d.deptype = 'e')),
 	keyed AS (
@@ -1080,6 +1091,7 @@ CREATE FUNCTION steward.lint(schema_name name DEFAULT NULL)
 		  FROM pg_class c JOIN sch ON c.relnamespace = sch.oid
 		 WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'i', 'I')
 		   AND NOT c.relispartition AND c.reloftype = 0 AND c.relpersistence <> 't'
+		   AND NOT steward.citus_shard(c.oid)
 		   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
 							  AND d.objid = c.oid AND d.deptype = 'e')),
 	problems AS (
@@ -1491,6 +1503,82 @@ REVOKE EXECUTE ON FUNCTION steward.reset_metrics() FROM PUBLIC;
 CREATE FUNCTION steward.prometheus() RETURNS text
 	AS 'MODULE_PATHNAME', 'steward_prometheus' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION steward.prometheus() IS 'The metrics in Prometheus text exposition format';
+
+/* ------------------------------------------------------------------------
+ * The whole Citus cluster in one query (DESIGN.md section 7)
+ * ------------------------------------------------------------------------ */
+
+-- Every row of one of steward's views or tables on every node: in a Citus
+-- database through Citus's run_command_on_all_nodes() (a connection per
+-- node, as the calling user, so each node applies its own privileges and
+-- privacy rules), each node's rows as one json array; without Citus, this
+-- server's rows as node 'local'.  A node that fails (pg_steward missing
+-- there, no privilege) fails the call, naming the node.  Not a hot path.
+CREATE FUNCTION steward.cluster_rows(rel regclass, OUT node text, OUT rows json)
+	RETURNS SETOF record
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	q text := format('SELECT coalesce(json_agg(r), ''[]'') FROM %s r', rel);
+	ok boolean;
+	result text;
+BEGIN
+	IF rel IS NULL OR rel::text NOT LIKE 'steward.%' THEN
+		RAISE EXCEPTION 'steward.cluster_rows() reads steward''s own views and tables only'
+			USING ERRCODE = 'invalid_parameter_value',
+			HINT = 'Query steward.cluster_query_metrics or steward.cluster_audit_log.';
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus') THEN
+		node := 'local';
+		EXECUTE q INTO rows;
+		RETURN NEXT;
+		RETURN;
+	END IF;
+	FOR node, ok, result IN EXECUTE
+		'SELECT coalesce(n.nodename || '':'' || n.nodeport,
+						 current_setting(''citus.local_hostname'') || '':'' || current_setting(''port'')),
+				c.success, c.result
+		   FROM pg_catalog.run_command_on_all_nodes($1) c
+		   LEFT JOIN pg_catalog.pg_dist_node n ON n.nodeid = c.nodeid
+		  ORDER BY 1' USING q LOOP
+		IF NOT ok THEN
+			RAISE EXCEPTION 'could not read % on node %', rel, node
+				USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = result,
+				HINT = 'Every node needs pg_steward (shared_preload_libraries and CREATE EXTENSION pg_steward), and you need the right to read it there.';
+		END IF;
+		rows := result::json;
+		RETURN NEXT;
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION steward.cluster_rows(regclass) IS
+	'Rows of a steward view or table on every node of a Citus cluster (this server''s alone without Citus), as json per node';
+
+-- The views name their columns (not NULL::steward.audit_log): a view on a
+-- table's row type would pin the table's columns.
+CREATE VIEW steward.cluster_query_metrics AS
+	SELECT c.node, m.*
+	  FROM steward.cluster_rows('steward.query_metrics') c,
+		   LATERAL json_to_recordset(c.rows) AS m(datname text, username text, command text,
+			   calls bigint, errors bigint, rows bigint, total_ms double precision,
+			   min_ms double precision, max_ms double precision, mean_ms double precision,
+			   stddev_ms double precision, p50_ms double precision, p95_ms double precision,
+			   p99_ms double precision);
+COMMENT ON VIEW steward.cluster_query_metrics IS
+	'steward.query_metrics of every node of a Citus cluster (node = host:port), of this server alone (node = local) without Citus';
+GRANT SELECT ON steward.cluster_query_metrics TO PUBLIC;
+
+CREATE VIEW steward.cluster_audit_log AS
+	SELECT c.node, a.*
+	  FROM steward.cluster_rows('steward.audit_log') c,
+		   LATERAL json_to_recordset(c.rows) AS a(id bigint, at timestamptz, txid xid8, relid oid,
+			   schema_name name, table_name name, op text, row_id text COLLATE "C", old_row jsonb,
+			   new_row jsonb, changed text[], db_user name, "current_role" name,
+			   application_name text, client_addr inet, module text, version text);
+COMMENT ON VIEW steward.cluster_audit_log IS
+	'steward.audit_log of every node of a Citus cluster (node = host:port; relid is that node''s OID of the table), of this server alone (node = local) without Citus';
+REVOKE ALL ON steward.cluster_audit_log FROM PUBLIC;
 
 -- Event triggers: one C dispatcher per event, shared by DDL capture and the
 -- conventions.  They write steward's catalogs on behalf of whoever runs DDL,

@@ -119,6 +119,47 @@ private_install() {
 	log "private PostgreSQL install for this run: $PRIVATE_PG"
 }
 
+# Debian packages a Citus build from source needs (test/citusbuild).
+CITUS_BUILD_PACKAGES=(liblz4-dev libzstd-dev)
+
+# resolve_citus: find Citus for the PostgreSQL under test (before
+# private_install), for the citus suite.  Installed with that PostgreSQL
+# (a PGDG package: citus.so in its pkglibdir), private_install copies it
+# along; otherwise it is built from the vendored source (test/citusbuild,
+# cached), its packages installed first, and install_citus copies it into
+# the private install.  When neither is possible, CITUS_SKIP says why and
+# the citus suite is skipped (counted as skipped, not passed).
+resolve_citus() {
+	local plan
+	CITUS_BUILD=
+	CITUS_SKIP=
+	if [ -f "$("$PG_CONFIG" --pkglibdir)/citus.so" ] &&
+		[ -f "$("$PG_CONFIG" --sharedir)/extension/citus.control" ]; then
+		log "Citus: installed with PostgreSQL $PG_MAJOR"
+		return 0
+	fi
+	if ! plan=$(bash "$STEWARD_SRC/test/citusbuild" --plan "$PG_CONFIG" 2>&1); then
+		CITUS_SKIP=$(printf '%s\n' "$plan" | tail -n 1)
+		log "Citus: none for PostgreSQL $PG_MAJOR: $CITUS_SKIP"
+		return 0
+	fi
+	if [ "${plan%% *}" = build ]; then
+		STEWARD_PACKAGES+=("${CITUS_BUILD_PACKAGES[@]}")
+		ensure_packages
+	fi
+	CITUS_BUILD=$(bash "$STEWARD_SRC/test/citusbuild" "$PG_CONFIG")
+}
+
+# install_citus: copy the Citus build resolve_citus chose (if any) into the
+# private install (after private_install).
+install_citus() {
+	[ -n "${CITUS_BUILD:-}" ] || return 0
+	cp -a "$CITUS_BUILD"/lib/. "$("$PG_CONFIG" --pkglibdir)/"
+	cp -a "$CITUS_BUILD"/extension/. "$("$PG_CONFIG" --sharedir)/extension/"
+	[ "$(id -u)" = 0 ] && chown -R "$RUN_USER": "$PRIVATE_PG"
+	log "Citus from $CITUS_BUILD installed into $PRIVATE_PG"
+}
+
 # stage_tree: set WORKDIR to a tree the unprivileged user can build in.
 # As root that is a fresh copy owned by postgres; otherwise the checkout.
 stage_tree() {

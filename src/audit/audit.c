@@ -15,6 +15,9 @@
  *
  * Trigger arguments: mode ('full' or 'diff'), then excluded column names.
  * An UPDATE that changes nothing, or only excluded columns, is not logged.
+ * On a Citus shard (Citus copies the triggers to every shard) the rows are
+ * logged as the distributed table's, by one copy of the shard only, and a
+ * TRUNCATE is left to the distributed table itself (audit_target.c).
  *
  * The one exception to "per statement": logical replication's apply
  * workers fire row-level triggers only.  A table audited with on_replica
@@ -464,6 +467,12 @@ steward_audit_trigger(PG_FUNCTION_ARGS)
 	if (TRIGGER_FIRED_BY_TRUNCATE(ev) && audit_truncate_covered(td->tg_relation))
 		return PointerGetDatum(NULL);
 	t = audit_target_acquire(td);
+	if (t->silent || (t->shard && TRIGGER_FIRED_BY_TRUNCATE(ev)))
+	{
+		/* another copy logs it; a TRUNCATE, the distributed table itself */
+		audit_target_release(t);
+		return PointerGetDatum(NULL);
+	}
 	PG_TRY();
 	{
 		audit_writer_open(&w, t, op,

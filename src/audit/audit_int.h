@@ -44,6 +44,8 @@ typedef struct AuditTarget
 	FmgrInfo   *pk_out;
 	Datum		schema_name;	/* name datums of logas */
 	Datum		table_name;
+	bool		shard;			/* a Citus shard, logged as its table */
+	bool		silent;			/* a copy of a shard that another node logs */
 } AuditTarget;
 
 extern AuditTarget *audit_target_acquire(TriggerData *td);

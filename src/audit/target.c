@@ -174,9 +174,12 @@ target_primary_key(AuditTarget *t, Relation rel, TupleDesc desc)
 }
 
 /*
- * target_build's step for where the rows go: the table itself, or for a
- * partition its audited ancestor (partition.c), and that table's names,
- * looked up once here.  The ancestors are kept for invalidation.
+ * target_build's step for where the rows go: the table itself, for a
+ * partition its audited ancestor (partition.c), for a Citus shard its
+ * distributed table (on a worker, the table's copy there: common/citus.c),
+ * and that table's names, looked up once here.  The ancestors (or the
+ * shard's table) are kept for invalidation.  Of a shard with copies on
+ * several nodes (a reference table) only one copy logs.
  */
 static void
 target_log_relation(AuditTarget *t, Relation rel)
@@ -185,8 +188,18 @@ target_log_relation(AuditTarget *t, Relation rel)
 	ListCell   *lc;
 	char	   *schema = NULL;
 	char	   *name = NULL;
+	uint64		shardid;
 
-	t->logas = audit_log_relation(rel, &ancestors);
+	t->logas = steward_citus_shard_table(RelationGetNamespace(rel), RelationGetRelationName(rel),
+										 &shardid);
+	if (OidIsValid(t->logas))
+	{
+		t->shard = true;
+		t->silent = !steward_citus_first_copy(shardid);
+		ancestors = list_make1_oid(t->logas);
+	}
+	else
+		t->logas = audit_log_relation(rel, &ancestors);
 	t->nancestors = 0;
 	t->ancestors = palloc(sizeof(Oid) * Max(list_length(ancestors), 1));
 	foreach(lc, ancestors)

@@ -149,4 +149,16 @@ extern Oid	steward_ddl_creation_namespace(const RangeVar *rv);
 extern int	steward_ddl_note_slot(void);
 extern void **steward_ddl_note(int slot);
 
+/* ---- citus.c: Citus's own work (shards, DDL it replays) ---- */
+
+extern bool steward_citus_internal_backend(void);
+extern bool steward_citus_present(void);
+extern Oid	steward_citus_shard_table(Oid nsp, const char *relname, uint64 *shardid);
+extern bool steward_citus_first_copy(uint64 shardid);
+extern bool steward_citus_owned(Oid relid);
+extern bool steward_citus_owned_object(Oid classid, Oid objid);
+extern bool steward_citus_owned_dropped(const char *schema, const char *second_name);
+extern bool steward_citus_owned_statement(Node *stmt);
+extern bool steward_citus_table_bytes(Oid relid, int64 *bytes);
+
 #endif							/* STEWARD_COMMON_H */

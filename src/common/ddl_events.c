@@ -348,8 +348,10 @@ steward_skipped_schema(const char *schema_name)
 
 /*
  * Refuse a direct call, and say whether the event should be handled: not
- * when pg_steward issued the DDL itself, and not when its catalogs are
- * gone (the event that drops the extension itself).
+ * when pg_steward issued the DDL itself, not when Citus replays DDL on
+ * this node or runs it on a shard or a table it converts (citus.c: the
+ * coordinator judged the user's statement already), and not when its catalogs are gone (the
+ * event that drops the extension itself).
  */
 static bool
 event_wanted(FunctionCallInfo fcinfo, const char *fname)
@@ -361,23 +363,42 @@ event_wanted(FunctionCallInfo fcinfo, const char *fname)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("%s must be called by an event trigger", fname),
 				 errhint("It runs from pg_steward's event triggers; do not call it directly.")));
-	if (own_ddl_nesting > 0)
+	if (own_ddl_nesting > 0 || steward_citus_internal_backend() ||
+		steward_citus_owned_statement(((EventTriggerData *) fcinfo->context)->parsetree))
 		return false;
 	nsp = get_namespace_oid("steward", true);
 	return OidIsValid(nsp) && OidIsValid(get_relname_relid("ddl_log", nsp));
 }
 
 /*
+ * Is the object in row i of the fetched objects Citus's: on a shard or a
+ * table Citus builds to convert one (see citus.c)?  Existing objects are looked up; dropped ones by the second
+ * of their address names, the name of a relation or of the table an object
+ * is on (column 9; for a type, from its qualified name).
+ */
+static bool
+fetched_citus_own(uint64 i, DdlObject *o, bool dropped)
+{
+	if (!dropped)
+		return steward_citus_owned_object(o->classid, o->objid);
+	return steward_citus_owned_dropped(o->schema_name,
+									   SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 9));
+}
+
+/*
  * Run the query (ddl commands or dropped objects) and turn its rows into
  * DdlObjects.  Column order: classid, objid, objsubid, command_tag,
- * object_type, schema_name, object_identity, in_extension.  Policies, rules
- * and triggers have no schema of their own: they get their table's.
+ * object_type, schema_name, object_identity, in_extension (and for dropped
+ * objects the second address name).  Policies, rules and triggers have no
+ * schema of their own: they get their table's.  Objects in temporary and
+ * TOAST schemas are left out, and so are Citus's own where Citus is.
  */
 static List *
 fetch_objects(const char *sql)
 {
 	List	   *objs = NIL;
 	uint64		i;
+	bool		citus = steward_citus_present();
 
 	steward_exec_cached(sql, 0, NULL, NULL, NULL, SPI_OK_SELECT);
 	for (i = 0; i < SPI_processed; i++)
@@ -395,7 +416,8 @@ fetch_objects(const char *sql)
 		o->schema_name = SPI_getvalue(tup, desc, 6);
 		o->object_identity = SPI_getvalue(tup, desc, 7);
 		o->in_extension = DatumGetBool(SPI_getbinval(tup, desc, 8, &isnull)) && !isnull;
-		if (!steward_skipped_schema(o->schema_name))
+		if (!steward_skipped_schema(o->schema_name) &&
+			!(citus && fetched_citus_own(i, o, desc->natts > 8)))
 			objs = lappend(objs, o);
 	}
 	return objs;
@@ -501,7 +523,9 @@ static const char *const dropped_objects_sql =
 "SELECT classid, objid, objsubid, NULL::text, object_type, "
 "  coalesce(schema_name, CASE WHEN object_type IN ('policy', 'rule', 'trigger') "
 "    THEN address_names[1] END), "
-"  object_identity, false "
+"  object_identity, false, "
+"  coalesce(address_names[2], CASE WHEN object_type = 'type' "
+"    THEN (pg_catalog.parse_ident(address_names[1], false))[2] END) "
 "FROM pg_catalog.pg_event_trigger_dropped_objects() "
 "WHERE NOT is_temporary";
 

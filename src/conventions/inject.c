@@ -396,7 +396,9 @@ inject_before_create(CreateStmt *stmt)
 }
 
 /*
- * Inject into every CREATE TABLE before it runs (see the file header).  A
+ * Inject into every CREATE TABLE before it runs (see the file header), but
+ * not into the shards and worker copies Citus creates of a distributed
+ * table (common/citus.c): they get the coordinator's table's columns.  A
  * statement from a cached plan is read-only: it is copied first.
  */
 static void
@@ -405,7 +407,8 @@ inject_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnly
 					  QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
 {
 	if (IsA(pstmt->utilityStmt, CreateStmt) && steward_inject && steward_conventions &&
-		!creating_extension && !IsBinaryUpgrade)
+		!creating_extension && !IsBinaryUpgrade && !steward_citus_internal_backend() &&
+		!steward_citus_owned_statement(pstmt->utilityStmt))
 	{
 		if (readOnlyTree)
 		{

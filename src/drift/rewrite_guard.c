@@ -82,15 +82,30 @@ guard_table_init(GuardTable *t, Oid relid, const char *query)
 
 /*
  * The bytes of one locked table a statement would hold still: heap and
- * TOAST (pg_table_size()); nothing for a table without storage or one
- * that no other session can see yet.
+ * TOAST (pg_table_size()), for a Citus table its shards' (common/citus.c:
+ * Citus rewrites them on the workers; when Citus cannot measure them in
+ * this transaction, a warning and nothing); nothing for a table without
+ * storage or one that no other session can see yet.
  */
 int64
 steward_table_bytes(Relation rel)
 {
+	int64		bytes;
+
 	if (!RELKIND_HAS_STORAGE(rel->rd_rel->relkind) ||
 		rel->rd_createSubid != InvalidSubTransactionId)
 		return 0;
+	if (steward_citus_table_bytes(RelationGetRelid(rel), &bytes))
+	{
+		if (bytes < 0)
+			ereport(WARNING,
+					(errcode(ERRCODE_WARNING),
+					 errmsg("the rewrite guard cannot measure the distributed table %s here",
+							RelationGetRelationName(rel)),
+					 errdetail("Citus gives no table sizes in a transaction that already changed several shards; the statement is not judged."),
+					 errhint("Put statements that may rewrite a distributed table first in their migration, or in a migration of their own.")));
+		return Max(bytes, 0);
+	}
 	return DatumGetInt64(DirectFunctionCall1(pg_table_size,
 											 ObjectIdGetDatum(RelationGetRelid(rel))));
 }

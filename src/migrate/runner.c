@@ -32,6 +32,7 @@
 #include "checksum.h"
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
+#include "parser/parser.h"
 #include "miscadmin.h"
 #include "portability/instr_time.h"
 #include "sqlcheck.h"
@@ -654,6 +655,36 @@ truncate_context(char *context)
 }
 
 /*
+ * Execute a migration's script.  Where Citus is installed, statement by
+ * statement, each with its own text: Citus sends the text of some
+ * statements (CREATE INDEX) to the workers as it got it, and there a text
+ * holding several statements fails.  The whole script is parsed first in
+ * both cases, so a syntax error anywhere runs nothing.
+ */
+static void
+execute_script(const char *sql)
+{
+	List	   *stmts;
+	ListCell   *lc;
+
+	if (!steward_citus_present())
+		stmts = list_make1(NULL);
+	else
+		stmts = raw_parser(sql, RAW_PARSE_DEFAULT);
+	foreach(lc, stmts)
+	{
+		RawStmt    *rs = lfirst(lc);
+		const char *one = rs == NULL ? sql :
+			rs->stmt_len > 0 ? pnstrdup(sql + rs->stmt_location, rs->stmt_len) :
+			sql + rs->stmt_location;
+		int			rc = SPI_execute(one, false, 0);
+
+		if (rc < 0)
+			elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(rc));
+	}
+}
+
+/*
  * Run one migration's SQL as the calling role with lock_timeout set from
  * steward.ddl_lock_timeout; return its duration in ms.  An error is raised
  * again naming module and version.  While the SQL runs, this migration is
@@ -679,10 +710,7 @@ run_sql(const char *module, MigStep *s, bool up, const char *sql)
 	INSTR_TIME_SET_CURRENT(start);
 	PG_TRY();
 	{
-		int			rc = SPI_execute(sql, false, 0);
-
-		if (rc < 0)
-			elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(rc));
+		execute_script(sql);
 	}
 	PG_CATCH();
 	{
