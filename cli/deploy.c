@@ -20,12 +20,18 @@
  * must be top-level statements.  The program runs it itself: it takes the
  * module's lock as a session lock, checks the step is still pending, sends
  * the step's statements one by one (split.c), then records the step
- * through record_external_step(), and releases the lock.
+ * through record_external_step(), and releases the lock.  Before the
+ * statements, steward.begin_step() marks the session as running that
+ * migration (its DDL is logged as the migration's, the rewrite guard
+ * judges it, the fingerprints are refreshed when it is recorded) and says
+ * what an interrupted earlier run left: the invalid index to drop first,
+ * the statements it applied, which are skipped.
  *
  *-------------------------------------------------------------------------
  */
 #include "pg_steward.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -790,6 +796,100 @@ drop_new_invalid_indexes(Server *srv, const char *before)
 }
 
 /*
+ * A statement as steward.begin_step reports the ones an interrupted run
+ * applied: without the blanks and "--" comment lines before it and the
+ * blanks and semicolons after it.
+ */
+static char *
+statement_key(const char *sql)
+{
+	size_t		len = strlen(sql);
+	size_t		start = 0;
+	char	   *key;
+
+	for (;;)
+	{
+		while (start < len && isspace((unsigned char) sql[start]))
+			start++;
+		if (start + 1 < len && sql[start] == '-' && sql[start + 1] == '-')
+		{
+			while (start < len && sql[start] != '\n')
+				start++;
+			continue;
+		}
+		break;
+	}
+	while (len > start && (isspace((unsigned char) sql[len - 1]) || sql[len - 1] == ';'))
+		len--;
+	key = xmalloc(len - start + 1);
+	memcpy(key, sql + start, len - start);
+	key[len - start] = '\0';
+	return key;
+}
+
+/*
+ * steward.begin_step: from here until record_step the session runs the
+ * step as that migration (DDL logged as its, the rewrite guard judges it).
+ * Waits (polling, outside any transaction) while a deploy worker that an
+ * interrupted CALL steward.deploy left still runs.  Runs the statements
+ * that drop what an interrupted earlier run left; returns the result,
+ * whose 'done' rows are the statements that run applied.
+ */
+static PGresult *
+begin_step(Server *srv, Report *rep, const char *verb, const PlanRow *p, const char *file)
+{
+	const RunOptions *ro = rep->ro;
+	const char *params[3] = {ro->module, p->version, p->up ? "up" : "down"};
+	bool		said = false;
+	PGresult   *res;
+	int			i;
+
+	for (;;)
+	{
+		const char *state;
+
+		res = db_try(srv, "SELECT action, statement FROM steward.begin_step($1, $2, $3)", 3, params);
+		if (PQresultStatus(res) == PGRES_TUPLES_OK)
+			break;
+		state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		if (state == NULL || strcmp(state, "55006") != 0)
+			fail_step(rep, srv, verb, p->version, file, res, NULL);
+		if (!said)
+			fprintf(stderr, "%s: waiting for a background worker of an interrupted steward.deploy of module \"%s\"\n",
+					PROGRAM_NAME, ro->module);
+		said = true;
+		PQclear(res);
+		usleep(200000);
+	}
+	for (i = 0; i < PQntuples(res); i++)
+		if (strcmp(PQgetvalue(res, i, 0), "drop") == 0)
+		{
+			PGresult   *r = db_try(srv, PQgetvalue(res, i, 1), 0, NULL);
+
+			if (PQresultStatus(r) != PGRES_COMMAND_OK)
+				fail_step(rep, srv, verb, p->version, file, r, NULL);
+			warning("version %s: dropped the invalid index an interrupted run left (%s)", p->version,
+					PQgetvalue(res, i, 1) + strlen("DROP INDEX CONCURRENTLY IF EXISTS "));
+			PQclear(r);
+		}
+	return res;
+}
+
+/* Did an interrupted run apply this statement (begin_step's 'done' rows)? */
+static bool
+statement_done(PGresult *begun, const char *sql)
+{
+	char	   *key = statement_key(sql);
+	bool		done = false;
+	int			i;
+
+	for (i = 0; i < PQntuples(begun) && !done; i++)
+		done = strcmp(PQgetvalue(begun, i, 0), "done") == 0 && strcmp(PQgetvalue(begun, i, 1), key) == 0;
+	free(key);
+	return done;
+}
+
+/*
  * Run a no-transaction step (up or down) under the module's session lock.
  * Returns true when it ran, false when another runner had done it; on a
  * failure reports and exits.
@@ -804,6 +904,7 @@ run_external(Server *srv, Report *rep, const char *verb, const PlanRow *p, doubl
 	int			n,
 				i;
 	PGresult   *res;
+	PGresult   *begun;
 	bool		done;
 	char	   *error = NULL;
 	char	   *label;
@@ -825,13 +926,22 @@ run_external(Server *srv, Report *rep, const char *verb, const PlanRow *p, doubl
 		return false;
 	}
 
+	begun = srv->has_begin_step ? begin_step(srv, rep, verb, p, file) : NULL;
 	n = split_statements(p->sql, &stmts);
 	label = xasprintf("%s %s", p->up ? "applying" : "reverting", p->version);
 	PQclear(db_query(srv, "SELECT pg_catalog.set_config('lock_timeout', pg_catalog.current_setting('steward.ddl_lock_timeout'), false)", 0, NULL));
 	t0 = now_ms();
 	for (i = 0; i < n; i++)
 	{
-		char	   *before = invalid_indexes(srv);
+		char	   *before;
+
+		if (begun && statement_done(begun, stmts[i].sql))
+		{
+			warning("version %s, statement %d of %d was applied by an interrupted run: skipped",
+					p->version, i + 1, n);
+			continue;
+		}
+		before = invalid_indexes(srv);
 
 		res = run_top_level(srv, label, stmts[i].sql, i + 1, n);
 		if (PQresultStatus(res) == PGRES_FATAL_ERROR)
@@ -848,6 +958,8 @@ run_external(Server *srv, Report *rep, const char *verb, const PlanRow *p, doubl
 		free(before);
 	}
 	*ms = now_ms() - t0;
+	if (begun)
+		PQclear(begun);
 	PQclear(db_query(srv, "RESET lock_timeout", 0, NULL));
 	if (!record_external_step(srv, ro->module, p->version, p->up, *ms, &error) && error)
 		fail_step(rep, srv, verb, p->version, file, NULL,
@@ -1151,6 +1263,14 @@ run_plan(Server *srv, const RunOptions *ro, const char *target)
 			sb_puts(&sb, "SELECT pg_catalog.pg_advisory_lock(1937012580, pg_catalog.hashtext(");
 			sb_literal(&sb, ro->module);
 			sb_puts(&sb, "));\n");
+			if (srv->has_begin_step)
+			{
+				sb_puts(&sb, "SELECT action, statement FROM steward.begin_step(");
+				sb_literal(&sb, ro->module);
+				sb_puts(&sb, ", ");
+				sb_literal(&sb, p->version);
+				sb_printf(&sb, ", '%s');\n", p->up ? "up" : "down");
+			}
 			for (k = 0; k < m; k++)
 				sb_printf(&sb, "%s;\n", stmts[k].sql);
 			sb_puts(&sb, "SELECT steward.record_step(");
