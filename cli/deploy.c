@@ -969,6 +969,63 @@ run_external(Server *srv, Report *rep, const char *verb, const PlanRow *p, doubl
 
 /* ---------- upgrade and downgrade ---------- */
 
+/* Transactional versions applied by one steward.upgrade() call at most. */
+#define UPGRADE_BATCH 200
+
+/* Is the plan row a versioned file (or, without a directory, a version)? */
+static bool
+versioned_file(const RunOptions *ro, const PlanRow *p)
+{
+	return p->version != NULL && (ro->dir == NULL || dir_find(ro->dir, p->version) != NULL);
+}
+
+/*
+ * Apply the transactional versions rows[first..last] with one
+ * steward.upgrade(module, rows[last]) call (one transaction: one load of
+ * the module's state on the server, one commit), a line per version from
+ * the rows it returns; the versions it did not return another runner
+ * applied (skipped).  When a batch of several fails, nothing of it stays:
+ * returns false, and the caller applies them one call each, so that the
+ * versions before the failing one stay applied and the error names its
+ * file.  A single version that fails stops the run.
+ */
+static bool
+upgrade_batch(Server *srv, Report *rep, PlanRow *rows, int first, int last)
+{
+	const RunOptions *ro = rep->ro;
+	const char *params[2] = {ro->module, rows[last].version};
+	PGresult   *res = db_try(srv, "SELECT version, description, duration_ms FROM steward.upgrade($1, $2)",
+							 2, params);
+	int			i,
+				r;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+	{
+		if (first < last)
+		{
+			PQclear(res);
+			return false;
+		}
+		fail_step(rep, srv, "applied", rows[last].version, file_of(ro, rows[last].version, true), res, NULL);
+	}
+	for (i = first; i <= last; i++)
+	{
+		const Script *s = dir_find(ro->dir, rows[i].version);
+
+		for (r = 0; r < PQntuples(res); r++)
+			if (strcmp(PQgetvalue(res, r, 0), rows[i].version) == 0)
+				break;
+		if (r < PQntuples(res))
+			report_step(rep, "applied", rows[i].version, db_value(res, r, "description"),
+						atof(PQgetvalue(res, r, 2)), true, true);
+		else
+			report_step(rep, "skipped", rows[i].version, s ? s->description : NULL, 0, true, true);
+	}
+	PQclear(res);
+	return true;
+}
+
+
 int
 run_upgrade(Server *srv, const RunOptions *ro, const char *target)
 {
@@ -989,40 +1046,36 @@ run_upgrade(Server *srv, const RunOptions *ro, const char *target)
 			fail_step(&rep, srv, "applied", NULL, NULL, NULL,
 					  xasprintf("target \"%s\" of module \"%s\" is below the current version; use downgrade", target, ro->module));
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n;)
 	{
 		PlanRow    *p = &rows[i];
 		const Script *s = dir_find(ro->dir, p->version);
-		const char *desc = s ? s->description : NULL;
 		double		ms;
+		int			last;
 
-		if (p->version == NULL || (ro->dir && s == NULL))
+		if (!versioned_file(ro, p))
+		{
+			i++;
 			continue;			/* not a versioned file: the final call runs
 								 * it */
+		}
 		if (step_no_transaction(ro, p))
 		{
 			bool		ran = run_external(srv, &rep, "applied", p, &ms);
 
-			report_step(&rep, ran ? "applied" : "skipped", p->version, desc, ms, false, true);
+			report_step(&rep, ran ? "applied" : "skipped", p->version, s ? s->description : NULL,
+						ms, false, true);
+			i++;
+			continue;
 		}
-		else
-		{
-			const char *params[2] = {ro->module, p->version};
-			double		t0 = now_ms();
-			PGresult   *res = db_try(srv, "SELECT version, description FROM steward.upgrade($1, $2)",
-									 2, params);
-			int			r;
-
-			if (PQresultStatus(res) != PGRES_TUPLES_OK)
-				fail_step(&rep, srv, "applied", p->version, file_of(ro, p->version, true), res, NULL);
-			ms = now_ms() - t0;
-			if (PQntuples(res) == 0)
-				report_step(&rep, "skipped", p->version, desc, ms, true, true);
-			for (r = 0; r < PQntuples(res); r++)
-				report_step(&rep, "applied", PQgetvalue(res, r, 0),
-							db_value(res, r, "description"), ms / PQntuples(res), true, true);
-			PQclear(res);
-		}
+		/* a run of transactional versions: one call, per-version on failure */
+		for (last = i; last + 1 < n && last + 1 - i < UPGRADE_BATCH &&
+			 versioned_file(ro, &rows[last + 1]) && !step_no_transaction(ro, &rows[last + 1]); last++)
+			;
+		if (!upgrade_batch(srv, &rep, rows, i, last))
+			for (; i <= last; i++)
+				(void) upgrade_batch(srv, &rep, rows, i, i);
+		i = last + 1;
 	}
 
 	/* what is left (repeatable scripts, when the server has them) */

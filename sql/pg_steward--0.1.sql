@@ -392,6 +392,9 @@ CREATE TABLE steward.fingerprints (
 CREATE INDEX ix_fingerprints_objid ON steward.fingerprints (objid);
 CREATE INDEX ix_fingerprints_table_oid ON steward.fingerprints (table_oid);
 CREATE INDEX ix_fingerprints_object_identity ON steward.fingerprints (object_identity);
+-- every migration run asks whether rows of another database are present
+-- (restored): two index probes, not a scan of every fingerprint
+CREATE INDEX ix_fingerprints_dbid ON steward.fingerprints (dbid);
 COMMENT ON TABLE steward.fingerprints IS
 	'Per-object fingerprint of each schema as the migrations left it (objid/table_oid valid only in database dbid)';
 REVOKE ALL ON steward.fingerprints FROM PUBLIC;

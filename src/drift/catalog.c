@@ -29,7 +29,8 @@ steward_relink_fingerprints(const char *dbid)
 {
 	const char *args[1] = {dbid};
 
-	if (steward_catalog_exec("SELECT 1 FROM steward.fingerprints WHERE dbid <> $1 LIMIT 1",
+	/* dbid < $1 OR dbid > $1: two probes of ix_fingerprints_dbid */
+	if (steward_catalog_exec("SELECT 1 FROM steward.fingerprints WHERE dbid < $1 OR dbid > $1 LIMIT 1",
 							 1, args, SPI_OK_SELECT) == 0)
 		return;
 	steward_catalog_exec("UPDATE steward.fingerprints f SET objid = l.objid, table_oid = l.table_oid, dbid = $1 "
