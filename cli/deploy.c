@@ -9,11 +9,14 @@
  * in one pipeline.  Either way nothing is half-registered.
  *
  * Upgrade: the server's plan (steward.plan) says which versions are
- * pending, in order; each runs in its own transaction as
- * steward.upgrade(module, '<that version>') in autocommit mode, so a
- * failure keeps the migrations before it, and any number of programs may
- * run at once: the server's module lock lets one apply each version and
- * the others find it applied (an empty result: "skipped").
+ * pending, in order; a run of consecutive transactional ones (at most
+ * UPGRADE_BATCH) is applied by one steward.upgrade(module, '<last of the
+ * run>') call in autocommit mode, which returns a row per version applied:
+ * the module's state is loaded once per run, not per version, so a
+ * directory of 1,000 files is linear.  When the run fails, its versions
+ * are applied one call each, so a failure keeps the migrations before it.
+ * Any number of programs may run at once: the server's module lock lets
+ * one apply each version and the others find it applied ("skipped").
  *
  * A no-transaction step (first line -- steward:no-transaction) is what
  * steward.upgrade() cannot run: CREATE INDEX CONCURRENTLY and its kind
