@@ -217,7 +217,7 @@ steward_module_session_locked(const char *module)
 	if (res == LOCKACQUIRE_NOT_AVAIL)
 		return false;
 	(void) LockRelease(&tag, ExclusiveLock, true);
-	return res == LOCKACQUIRE_ALREADY_HELD;
+	return res == LOCKACQUIRE_ALREADY_HELD || res == LOCKACQUIRE_ALREADY_CLEAR;
 }
 
 /*
