@@ -1252,6 +1252,50 @@ sb_register(StrBuf *sb, Server *srv, const RunOptions *ro, const Script *s)
  * downgrade) in a transaction of its own; a no-transaction step's
  * statements as top-level statements followed by its recording.
  */
+/*
+ * A no-transaction step in the plan script: its statements at top level
+ * under the module's session lock, between begin_step and record_step,
+ * run only while the step is still to be run (psql's \if), so that the
+ * script can run again.
+ */
+static void
+sb_outside_step(StrBuf *sb, Server *srv, const RunOptions *ro, const PlanRow *p,
+				Statement *stmts, int m)
+{
+	int			k;
+
+	sb_puts(sb, "SELECT pg_catalog.pg_advisory_lock(1937012580, pg_catalog.hashtext(");
+	sb_literal(sb, ro->module);
+	sb_puts(sb, "));\n");
+	if (srv->has_begin_step)
+	{
+		sb_puts(sb, "SELECT coalesce((SELECT state ");
+		sb_puts(sb, p->up ? "= 'pending'" : "<> 'pending'");
+		sb_puts(sb, " FROM steward.status(");
+		sb_literal(sb, ro->module);
+		sb_puts(sb, ") WHERE version = ");
+		sb_literal(sb, p->version);
+		sb_puts(sb, "), false) AS steward_run_step \\gset\n\\if :steward_run_step\n");
+		sb_puts(sb, "SELECT action, statement FROM steward.begin_step(");
+		sb_literal(sb, ro->module);
+		sb_puts(sb, ", ");
+		sb_literal(sb, p->version);
+		sb_printf(sb, ", '%s');\n", p->up ? "up" : "down");
+	}
+	for (k = 0; k < m; k++)
+		sb_printf(sb, "%s;\n", stmts[k].sql);
+	sb_puts(sb, "SELECT steward.record_step(");
+	sb_literal(sb, ro->module);
+	sb_puts(sb, ", ");
+	sb_literal(sb, p->version);
+	sb_printf(sb, ", '%s', NULL);\n", p->up ? "up" : "down");
+	if (srv->has_begin_step)
+		sb_puts(sb, "\\endif\n");
+	sb_puts(sb, "SELECT pg_catalog.pg_advisory_unlock(1937012580, pg_catalog.hashtext(");
+	sb_literal(sb, ro->module);
+	sb_puts(sb, "));\n");
+}
+
 int
 run_plan(Server *srv, const RunOptions *ro, const char *target)
 {
@@ -1311,32 +1355,11 @@ run_plan(Server *srv, const RunOptions *ro, const char *target)
 		if (notx)
 		{
 			Statement  *stmts;
-			int			k,
-						m = split_statements(p->sql, &stmts);
+			int			m = split_statements(p->sql, &stmts);
 
 			if (s && p->up)
 				sb_register(&sb, srv, ro, s);
-			sb_puts(&sb, "SELECT pg_catalog.pg_advisory_lock(1937012580, pg_catalog.hashtext(");
-			sb_literal(&sb, ro->module);
-			sb_puts(&sb, "));\n");
-			if (srv->has_begin_step)
-			{
-				sb_puts(&sb, "SELECT action, statement FROM steward.begin_step(");
-				sb_literal(&sb, ro->module);
-				sb_puts(&sb, ", ");
-				sb_literal(&sb, p->version);
-				sb_printf(&sb, ", '%s');\n", p->up ? "up" : "down");
-			}
-			for (k = 0; k < m; k++)
-				sb_printf(&sb, "%s;\n", stmts[k].sql);
-			sb_puts(&sb, "SELECT steward.record_step(");
-			sb_literal(&sb, ro->module);
-			sb_puts(&sb, ", ");
-			sb_literal(&sb, p->version);
-			sb_printf(&sb, ", '%s', NULL);\n", p->up ? "up" : "down");
-			sb_puts(&sb, "SELECT pg_catalog.pg_advisory_unlock(1937012580, pg_catalog.hashtext(");
-			sb_literal(&sb, ro->module);
-			sb_puts(&sb, "));\n");
+			sb_outside_step(&sb, srv, ro, p, stmts, m);
 			continue;
 		}
 		sb_puts(&sb, "BEGIN;\n");

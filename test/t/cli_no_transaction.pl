@@ -105,12 +105,16 @@ is(sql("SELECT steward.current('ntx')"), '1', 'at version 1');
 
 # The plan of a no-transaction step: top-level statements under the session lock.
 ($rc, $out) = steward('plan', '-m', 'ntx', '-D', $dir);
-like($out, qr/-- step 1: apply version 2, index \(V2__index\.sql\), outside a transaction\n(--.*\n)+SELECT \* FROM steward\.register_set.*\nSELECT pg_catalog\.pg_advisory_lock\(1937012580, pg_catalog\.hashtext\('ntx'\)\);\nSELECT action, statement FROM steward\.begin_step\('ntx', '2', 'up'\);\nCREATE INDEX CONCURRENTLY IF NOT EXISTS ix_items_k ON public\.items \(k\);\nSELECT pg_sleep\(2\.5\);\nSELECT steward\.record_step\('ntx', '2', 'up', NULL\);\n/,
+like($out, qr/-- step 1: apply version 2, index \(V2__index\.sql\), outside a transaction\n(--.*\n)+SELECT \* FROM steward\.register_set.*\nSELECT pg_catalog\.pg_advisory_lock\(1937012580, pg_catalog\.hashtext\('ntx'\)\);\nSELECT coalesce\(\(SELECT state = 'pending' FROM steward\.status\('ntx'\) WHERE version = '2'\), false\) AS steward_run_step \\gset\n\\if :steward_run_step\nSELECT action, statement FROM steward\.begin_step\('ntx', '2', 'up'\);\nCREATE INDEX CONCURRENTLY IF NOT EXISTS ix_items_k ON public\.items \(k\);\nSELECT pg_sleep\(2\.5\);\nSELECT steward\.record_step\('ntx', '2', 'up', NULL\);\n\\endif\n/,
 	'plan shows a no-transaction step as top-level statements and its recording');
 my ($ret, $o, $e) = $node->psql('postgres', $out, on_error_stop => 1);
 is($ret, 0, 'psql runs that plan') or diag($e);
 is(sql("SELECT string_agg(version || ':' || state, ',') FROM steward.status('ntx')"),
 	'1:applied,2:applied,3:applied', 'the plan applied the versions');
+($ret, $o, $e) = $node->psql('postgres', $out, on_error_stop => 1);
+is($ret, 0, 'psql runs that plan again: the applied steps are skipped') or diag($e);
+is(sql("SELECT count(*) FROM steward.history WHERE module = 'ntx' AND version = '2' AND event = 'apply'"), 2,
+	'the no-transaction step is not recorded again');
 ($rc, $out, $err) = steward('check', '-m', 'ntx', '-D', $dir);
 is($rc, 0, 'check is clean after the plan ran the step through psql') or diag($out . $err);
 
