@@ -212,6 +212,11 @@ check_begin(ModuleState *st, MigStep *s, bool up)
 				 errmsg("%s of module \"%s\" is already %s", steward_step_name(s->version), st->module,
 						up ? "applied" : "reverted"),
 				 errhint("Check steward.status('%s') under the module lock before running a step.", st->module)));
+	if (!up && s->down_sql == NULL && s->applied_down_sql == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("%s of module \"%s\" has no down script", steward_step_name(s->version), st->module),
+				 errhint("Register its down_sql with steward.register, or leave it applied.")));
 }
 
 /*

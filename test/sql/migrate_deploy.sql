@@ -192,3 +192,7 @@ SELECT count(*) AS invalid_indexes FROM pg_index WHERE NOT indisvalid;
 SELECT count(*) AS applies FROM steward.migration_events WHERE module = 'dep' AND version = '14' AND event = 'apply';
 SELECT * FROM steward.check('dep');
 SELECT count(*) AS advisory_locks FROM pg_locks WHERE locktype = 'advisory';
+-- begin_step of a revert needs a down script
+SELECT pg_advisory_lock(1937012580, hashtext('dep'));
+SELECT * FROM pg_temp.err($$SELECT * FROM steward.begin_step('dep', '14', 'down')$$);
+SELECT pg_advisory_unlock(1937012580, hashtext('dep'));
