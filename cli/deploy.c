@@ -893,6 +893,49 @@ statement_done(PGresult *begun, const char *sql)
 }
 
 /*
+ * The statements of a no-transaction step, one by one as top-level
+ * statements; those an interrupted run applied (begun's 'done' rows) are
+ * skipped.  On a failure: drop the invalid index it left, report, exit.
+ */
+static void
+run_step_statements(Server *srv, Report *rep, const char *verb, const PlanRow *p,
+					const char *file, PGresult *begun)
+{
+	Statement  *stmts;
+	int			n = split_statements(p->sql, &stmts);
+	char	   *label = xasprintf("%s %s", p->up ? "applying" : "reverting", p->version);
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		char	   *before;
+		PGresult   *res;
+
+		if (begun && statement_done(begun, stmts[i].sql))
+		{
+			warning("version %s, statement %d of %d was applied by an interrupted run: skipped",
+					p->version, i + 1, n);
+			continue;
+		}
+		before = invalid_indexes(srv);
+		res = run_top_level(srv, label, stmts[i].sql, i + 1, n);
+		if (PQresultStatus(res) == PGRES_FATAL_ERROR)
+		{
+			char	   *msg = xasprintf("version %s, statement %d of %d (line %d) failed%s: %s",
+										p->version, i + 1, n, stmts[i].line,
+										i > 0 ? " after the statements before it were applied" : "",
+										db_error_line(res));
+
+			drop_new_invalid_indexes(srv, before);
+			fail_step(rep, srv, verb, p->version, file, NULL, msg);
+		}
+		PQclear(res);
+		free(before);
+	}
+	free(label);
+}
+
+/*
  * Run a no-transaction step (up or down) under the module's session lock.
  * Returns true when it ran, false when another runner had done it; on a
  * failure reports and exits.
@@ -903,14 +946,10 @@ run_external(Server *srv, Report *rep, const char *verb, const PlanRow *p, doubl
 	const RunOptions *ro = rep->ro;
 	const char *params[2] = {ro->module, p->version};
 	const char *file = file_of(ro, p->version, p->up);
-	Statement  *stmts;
-	int			n,
-				i;
 	PGresult   *res;
 	PGresult   *begun;
 	bool		done;
 	char	   *error = NULL;
-	char	   *label;
 	double		t0;
 
 	if (!srv->has_record_step)
@@ -930,36 +969,9 @@ run_external(Server *srv, Report *rep, const char *verb, const PlanRow *p, doubl
 	}
 
 	begun = srv->has_begin_step ? begin_step(srv, rep, verb, p, file) : NULL;
-	n = split_statements(p->sql, &stmts);
-	label = xasprintf("%s %s", p->up ? "applying" : "reverting", p->version);
 	PQclear(db_query(srv, "SELECT pg_catalog.set_config('lock_timeout', pg_catalog.current_setting('steward.ddl_lock_timeout'), false)", 0, NULL));
 	t0 = now_ms();
-	for (i = 0; i < n; i++)
-	{
-		char	   *before;
-
-		if (begun && statement_done(begun, stmts[i].sql))
-		{
-			warning("version %s, statement %d of %d was applied by an interrupted run: skipped",
-					p->version, i + 1, n);
-			continue;
-		}
-		before = invalid_indexes(srv);
-
-		res = run_top_level(srv, label, stmts[i].sql, i + 1, n);
-		if (PQresultStatus(res) == PGRES_FATAL_ERROR)
-		{
-			char	   *msg = xasprintf("version %s, statement %d of %d (line %d) failed%s: %s",
-										p->version, i + 1, n, stmts[i].line,
-										i > 0 ? " after the statements before it were applied" : "",
-										db_error_line(res));
-
-			drop_new_invalid_indexes(srv, before);
-			fail_step(rep, srv, verb, p->version, file, NULL, msg);
-		}
-		PQclear(res);
-		free(before);
-	}
+	run_step_statements(srv, rep, verb, p, file, begun);
 	*ms = now_ms() - t0;
 	if (begun)
 		PQclear(begun);
