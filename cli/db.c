@@ -84,7 +84,8 @@ check_server(Server *srv)
 				   "SELECT e.extversion, "
 				   "       EXISTS (SELECT 1 FROM pg_catalog.pg_proc p WHERE p.pronamespace = e.extnamespace AND p.proname = 'register_set'), "
 				   "       EXISTS (SELECT 1 FROM pg_catalog.pg_proc p WHERE p.pronamespace = e.extnamespace AND p.proname = 'record_step'), "
-				   "       EXISTS (SELECT 1 FROM pg_catalog.pg_proc p WHERE p.pronamespace = e.extnamespace AND p.proname = 'capture') "
+				   "       EXISTS (SELECT 1 FROM pg_catalog.pg_proc p WHERE p.pronamespace = e.extnamespace AND p.proname = 'capture'), "
+				   "       EXISTS (SELECT 1 FROM pg_catalog.pg_proc p WHERE p.pronamespace = e.extnamespace AND p.proname = 'begin_step') "
 				   "  FROM pg_catalog.pg_extension e WHERE e.extname = 'pg_steward'",
 				   0, NULL);
 	if (PQntuples(res) == 0)
@@ -94,6 +95,7 @@ check_server(Server *srv)
 	srv->has_register_set = PQgetvalue(res, 0, 1)[0] == 't';
 	srv->has_record_step = PQgetvalue(res, 0, 2)[0] == 't';
 	srv->has_capture = PQgetvalue(res, 0, 3)[0] == 't';
+	srv->has_begin_step = PQgetvalue(res, 0, 4)[0] == 't';
 	PQclear(res);
 }
 

@@ -9,23 +9,32 @@
  * in one pipeline.  Either way nothing is half-registered.
  *
  * Upgrade: the server's plan (steward.plan) says which versions are
- * pending, in order; each runs in its own transaction as
- * steward.upgrade(module, '<that version>') in autocommit mode, so a
- * failure keeps the migrations before it, and any number of programs may
- * run at once: the server's module lock lets one apply each version and
- * the others find it applied (an empty result: "skipped").
+ * pending, in order; a run of consecutive transactional ones (at most
+ * UPGRADE_BATCH) is applied by one steward.upgrade(module, '<last of the
+ * run>') call in autocommit mode, which returns a row per version applied:
+ * the module's state is loaded once per run, not per version, so a
+ * directory of 1,000 files is linear.  When the run fails, its versions
+ * are applied one call each, so a failure keeps the migrations before it.
+ * Any number of programs may run at once: the server's module lock lets
+ * one apply each version and the others find it applied ("skipped").
  *
  * A no-transaction step (first line -- steward:no-transaction) is what
  * steward.upgrade() cannot run: CREATE INDEX CONCURRENTLY and its kind
  * must be top-level statements.  The program runs it itself: it takes the
  * module's lock as a session lock, checks the step is still pending, sends
  * the step's statements one by one (split.c), then records the step
- * through record_external_step(), and releases the lock.
+ * through record_external_step(), and releases the lock.  Before the
+ * statements, steward.begin_step() marks the session as running that
+ * migration (its DDL is logged as the migration's, the rewrite guard
+ * judges it, the fingerprints are refreshed when it is recorded) and says
+ * what an interrupted earlier run left: the invalid index to drop first,
+ * the statements it applied, which are skipped.
  *
  *-------------------------------------------------------------------------
  */
 #include "pg_steward.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -790,6 +799,143 @@ drop_new_invalid_indexes(Server *srv, const char *before)
 }
 
 /*
+ * A statement as steward.begin_step reports the ones an interrupted run
+ * applied: without the blanks and "--" comment lines before it and the
+ * blanks and semicolons after it.
+ */
+static char *
+statement_key(const char *sql)
+{
+	size_t		len = strlen(sql);
+	size_t		start = 0;
+	char	   *key;
+
+	for (;;)
+	{
+		while (start < len && isspace((unsigned char) sql[start]))
+			start++;
+		if (start + 1 < len && sql[start] == '-' && sql[start + 1] == '-')
+		{
+			while (start < len && sql[start] != '\n')
+				start++;
+			continue;
+		}
+		break;
+	}
+	while (len > start && (isspace((unsigned char) sql[len - 1]) || sql[len - 1] == ';'))
+		len--;
+	key = xmalloc(len - start + 1);
+	memcpy(key, sql + start, len - start);
+	key[len - start] = '\0';
+	return key;
+}
+
+/*
+ * steward.begin_step: from here until record_step the session runs the
+ * step as that migration (DDL logged as its, the rewrite guard judges it).
+ * Waits (polling, outside any transaction) while a deploy worker that an
+ * interrupted CALL steward.deploy left still runs.  Runs the statements
+ * that drop what an interrupted earlier run left; returns the result,
+ * whose 'done' rows are the statements that run applied.
+ */
+static PGresult *
+begin_step(Server *srv, Report *rep, const char *verb, const PlanRow *p, const char *file)
+{
+	const RunOptions *ro = rep->ro;
+	const char *params[3] = {ro->module, p->version, p->up ? "up" : "down"};
+	bool		said = false;
+	PGresult   *res;
+	int			i;
+
+	for (;;)
+	{
+		const char *state;
+
+		res = db_try(srv, "SELECT action, statement FROM steward.begin_step($1, $2, $3)", 3, params);
+		if (PQresultStatus(res) == PGRES_TUPLES_OK)
+			break;
+		state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		if (state == NULL || strcmp(state, "55006") != 0)
+			fail_step(rep, srv, verb, p->version, file, res, NULL);
+		if (!said)
+			fprintf(stderr, "%s: waiting for a background worker of an interrupted steward.deploy of module \"%s\"\n",
+					PROGRAM_NAME, ro->module);
+		said = true;
+		PQclear(res);
+		usleep(200000);
+	}
+	for (i = 0; i < PQntuples(res); i++)
+		if (strcmp(PQgetvalue(res, i, 0), "drop") == 0)
+		{
+			PGresult   *r = db_try(srv, PQgetvalue(res, i, 1), 0, NULL);
+
+			if (PQresultStatus(r) != PGRES_COMMAND_OK)
+				fail_step(rep, srv, verb, p->version, file, r, NULL);
+			warning("version %s: dropped the invalid index an interrupted run left (%s)", p->version,
+					PQgetvalue(res, i, 1) + strlen("DROP INDEX CONCURRENTLY IF EXISTS "));
+			PQclear(r);
+		}
+	return res;
+}
+
+/* Did an interrupted run apply this statement (begin_step's 'done' rows)? */
+static bool
+statement_done(PGresult *begun, const char *sql)
+{
+	char	   *key = statement_key(sql);
+	bool		done = false;
+	int			i;
+
+	for (i = 0; i < PQntuples(begun) && !done; i++)
+		done = strcmp(PQgetvalue(begun, i, 0), "done") == 0 && strcmp(PQgetvalue(begun, i, 1), key) == 0;
+	free(key);
+	return done;
+}
+
+/*
+ * The statements of a no-transaction step, one by one as top-level
+ * statements; those an interrupted run applied (begun's 'done' rows) are
+ * skipped.  On a failure: drop the invalid index it left, report, exit.
+ */
+static void
+run_step_statements(Server *srv, Report *rep, const char *verb, const PlanRow *p,
+					const char *file, PGresult *begun)
+{
+	Statement  *stmts;
+	int			n = split_statements(p->sql, &stmts);
+	char	   *label = xasprintf("%s %s", p->up ? "applying" : "reverting", p->version);
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		char	   *before;
+		PGresult   *res;
+
+		if (begun && statement_done(begun, stmts[i].sql))
+		{
+			warning("version %s, statement %d of %d was applied by an interrupted run: skipped",
+					p->version, i + 1, n);
+			continue;
+		}
+		before = invalid_indexes(srv);
+		res = run_top_level(srv, label, stmts[i].sql, i + 1, n);
+		if (PQresultStatus(res) == PGRES_FATAL_ERROR)
+		{
+			char	   *msg = xasprintf("version %s, statement %d of %d (line %d) failed%s: %s",
+										p->version, i + 1, n, stmts[i].line,
+										i > 0 ? " after the statements before it were applied" : "",
+										db_error_line(res));
+
+			drop_new_invalid_indexes(srv, before);
+			fail_step(rep, srv, verb, p->version, file, NULL, msg);
+		}
+		PQclear(res);
+		free(before);
+	}
+	free(label);
+}
+
+/*
  * Run a no-transaction step (up or down) under the module's session lock.
  * Returns true when it ran, false when another runner had done it; on a
  * failure reports and exits.
@@ -800,13 +946,10 @@ run_external(Server *srv, Report *rep, const char *verb, const PlanRow *p, doubl
 	const RunOptions *ro = rep->ro;
 	const char *params[2] = {ro->module, p->version};
 	const char *file = file_of(ro, p->version, p->up);
-	Statement  *stmts;
-	int			n,
-				i;
 	PGresult   *res;
+	PGresult   *begun;
 	bool		done;
 	char	   *error = NULL;
-	char	   *label;
 	double		t0;
 
 	if (!srv->has_record_step)
@@ -825,29 +968,13 @@ run_external(Server *srv, Report *rep, const char *verb, const PlanRow *p, doubl
 		return false;
 	}
 
-	n = split_statements(p->sql, &stmts);
-	label = xasprintf("%s %s", p->up ? "applying" : "reverting", p->version);
+	begun = srv->has_begin_step ? begin_step(srv, rep, verb, p, file) : NULL;
 	PQclear(db_query(srv, "SELECT pg_catalog.set_config('lock_timeout', pg_catalog.current_setting('steward.ddl_lock_timeout'), false)", 0, NULL));
 	t0 = now_ms();
-	for (i = 0; i < n; i++)
-	{
-		char	   *before = invalid_indexes(srv);
-
-		res = run_top_level(srv, label, stmts[i].sql, i + 1, n);
-		if (PQresultStatus(res) == PGRES_FATAL_ERROR)
-		{
-			char	   *msg = xasprintf("version %s, statement %d of %d (line %d) failed%s: %s",
-										p->version, i + 1, n, stmts[i].line,
-										i > 0 ? " after the statements before it were applied" : "",
-										db_error_line(res));
-
-			drop_new_invalid_indexes(srv, before);
-			fail_step(rep, srv, verb, p->version, file, NULL, msg);
-		}
-		PQclear(res);
-		free(before);
-	}
+	run_step_statements(srv, rep, verb, p, file, begun);
 	*ms = now_ms() - t0;
+	if (begun)
+		PQclear(begun);
 	PQclear(db_query(srv, "RESET lock_timeout", 0, NULL));
 	if (!record_external_step(srv, ro->module, p->version, p->up, *ms, &error) && error)
 		fail_step(rep, srv, verb, p->version, file, NULL,
@@ -856,6 +983,63 @@ run_external(Server *srv, Report *rep, const char *verb, const PlanRow *p, doubl
 }
 
 /* ---------- upgrade and downgrade ---------- */
+
+/* Transactional versions applied by one steward.upgrade() call at most. */
+#define UPGRADE_BATCH 200
+
+/* Is the plan row a versioned file (or, without a directory, a version)? */
+static bool
+versioned_file(const RunOptions *ro, const PlanRow *p)
+{
+	return p->version != NULL && (ro->dir == NULL || dir_find(ro->dir, p->version) != NULL);
+}
+
+/*
+ * Apply the transactional versions rows[first..last] with one
+ * steward.upgrade(module, rows[last]) call (one transaction: one load of
+ * the module's state on the server, one commit), a line per version from
+ * the rows it returns; the versions it did not return another runner
+ * applied (skipped).  When a batch of several fails, nothing of it stays:
+ * returns false, and the caller applies them one call each, so that the
+ * versions before the failing one stay applied and the error names its
+ * file.  A single version that fails stops the run.
+ */
+static bool
+upgrade_batch(Server *srv, Report *rep, PlanRow *rows, int first, int last)
+{
+	const RunOptions *ro = rep->ro;
+	const char *params[2] = {ro->module, rows[last].version};
+	PGresult   *res = db_try(srv, "SELECT version, description, duration_ms FROM steward.upgrade($1, $2)",
+							 2, params);
+	int			i,
+				r;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+	{
+		if (first < last)
+		{
+			PQclear(res);
+			return false;
+		}
+		fail_step(rep, srv, "applied", rows[last].version, file_of(ro, rows[last].version, true), res, NULL);
+	}
+	for (i = first; i <= last; i++)
+	{
+		const Script *s = dir_find(ro->dir, rows[i].version);
+
+		for (r = 0; r < PQntuples(res); r++)
+			if (strcmp(PQgetvalue(res, r, 0), rows[i].version) == 0)
+				break;
+		if (r < PQntuples(res))
+			report_step(rep, "applied", rows[i].version, db_value(res, r, "description"),
+						atof(PQgetvalue(res, r, 2)), true, true);
+		else
+			report_step(rep, "skipped", rows[i].version, s ? s->description : NULL, 0, true, true);
+	}
+	PQclear(res);
+	return true;
+}
+
 
 int
 run_upgrade(Server *srv, const RunOptions *ro, const char *target)
@@ -877,40 +1061,36 @@ run_upgrade(Server *srv, const RunOptions *ro, const char *target)
 			fail_step(&rep, srv, "applied", NULL, NULL, NULL,
 					  xasprintf("target \"%s\" of module \"%s\" is below the current version; use downgrade", target, ro->module));
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n;)
 	{
 		PlanRow    *p = &rows[i];
 		const Script *s = dir_find(ro->dir, p->version);
-		const char *desc = s ? s->description : NULL;
 		double		ms;
+		int			last;
 
-		if (p->version == NULL || (ro->dir && s == NULL))
+		if (!versioned_file(ro, p))
+		{
+			i++;
 			continue;			/* not a versioned file: the final call runs
 								 * it */
+		}
 		if (step_no_transaction(ro, p))
 		{
 			bool		ran = run_external(srv, &rep, "applied", p, &ms);
 
-			report_step(&rep, ran ? "applied" : "skipped", p->version, desc, ms, false, true);
+			report_step(&rep, ran ? "applied" : "skipped", p->version, s ? s->description : NULL,
+						ms, false, true);
+			i++;
+			continue;
 		}
-		else
-		{
-			const char *params[2] = {ro->module, p->version};
-			double		t0 = now_ms();
-			PGresult   *res = db_try(srv, "SELECT version, description FROM steward.upgrade($1, $2)",
-									 2, params);
-			int			r;
-
-			if (PQresultStatus(res) != PGRES_TUPLES_OK)
-				fail_step(&rep, srv, "applied", p->version, file_of(ro, p->version, true), res, NULL);
-			ms = now_ms() - t0;
-			if (PQntuples(res) == 0)
-				report_step(&rep, "skipped", p->version, desc, ms, true, true);
-			for (r = 0; r < PQntuples(res); r++)
-				report_step(&rep, "applied", PQgetvalue(res, r, 0),
-							db_value(res, r, "description"), ms / PQntuples(res), true, true);
-			PQclear(res);
-		}
+		/* a run of transactional versions: one call, per-version on failure */
+		for (last = i; last + 1 < n && last + 1 - i < UPGRADE_BATCH &&
+			 versioned_file(ro, &rows[last + 1]) && !step_no_transaction(ro, &rows[last + 1]); last++)
+			;
+		if (!upgrade_batch(srv, &rep, rows, i, last))
+			for (; i <= last; i++)
+				(void) upgrade_batch(srv, &rep, rows, i, i);
+		i = last + 1;
 	}
 
 	/* what is left (repeatable scripts, when the server has them) */
@@ -1084,6 +1264,50 @@ sb_register(StrBuf *sb, Server *srv, const RunOptions *ro, const Script *s)
  * downgrade) in a transaction of its own; a no-transaction step's
  * statements as top-level statements followed by its recording.
  */
+/*
+ * A no-transaction step in the plan script: its statements at top level
+ * under the module's session lock, between begin_step and record_step,
+ * run only while the step is still to be run (psql's \if), so that the
+ * script can run again.
+ */
+static void
+sb_outside_step(StrBuf *sb, Server *srv, const RunOptions *ro, const PlanRow *p,
+				Statement *stmts, int m)
+{
+	int			k;
+
+	sb_puts(sb, "SELECT pg_catalog.pg_advisory_lock(1937012580, pg_catalog.hashtext(");
+	sb_literal(sb, ro->module);
+	sb_puts(sb, "));\n");
+	if (srv->has_begin_step)
+	{
+		sb_puts(sb, "SELECT coalesce((SELECT state ");
+		sb_puts(sb, p->up ? "= 'pending'" : "<> 'pending'");
+		sb_puts(sb, " FROM steward.status(");
+		sb_literal(sb, ro->module);
+		sb_puts(sb, ") WHERE version = ");
+		sb_literal(sb, p->version);
+		sb_puts(sb, "), false) AS steward_run_step \\gset\n\\if :steward_run_step\n");
+		sb_puts(sb, "SELECT action, statement FROM steward.begin_step(");
+		sb_literal(sb, ro->module);
+		sb_puts(sb, ", ");
+		sb_literal(sb, p->version);
+		sb_printf(sb, ", '%s');\n", p->up ? "up" : "down");
+	}
+	for (k = 0; k < m; k++)
+		sb_printf(sb, "%s;\n", stmts[k].sql);
+	sb_puts(sb, "SELECT steward.record_step(");
+	sb_literal(sb, ro->module);
+	sb_puts(sb, ", ");
+	sb_literal(sb, p->version);
+	sb_printf(sb, ", '%s', NULL);\n", p->up ? "up" : "down");
+	if (srv->has_begin_step)
+		sb_puts(sb, "\\endif\n");
+	sb_puts(sb, "SELECT pg_catalog.pg_advisory_unlock(1937012580, pg_catalog.hashtext(");
+	sb_literal(sb, ro->module);
+	sb_puts(sb, "));\n");
+}
+
 int
 run_plan(Server *srv, const RunOptions *ro, const char *target)
 {
@@ -1143,24 +1367,11 @@ run_plan(Server *srv, const RunOptions *ro, const char *target)
 		if (notx)
 		{
 			Statement  *stmts;
-			int			k,
-						m = split_statements(p->sql, &stmts);
+			int			m = split_statements(p->sql, &stmts);
 
 			if (s && p->up)
 				sb_register(&sb, srv, ro, s);
-			sb_puts(&sb, "SELECT pg_catalog.pg_advisory_lock(1937012580, pg_catalog.hashtext(");
-			sb_literal(&sb, ro->module);
-			sb_puts(&sb, "));\n");
-			for (k = 0; k < m; k++)
-				sb_printf(&sb, "%s;\n", stmts[k].sql);
-			sb_puts(&sb, "SELECT steward.record_step(");
-			sb_literal(&sb, ro->module);
-			sb_puts(&sb, ", ");
-			sb_literal(&sb, p->version);
-			sb_printf(&sb, ", '%s', NULL);\n", p->up ? "up" : "down");
-			sb_puts(&sb, "SELECT pg_catalog.pg_advisory_unlock(1937012580, pg_catalog.hashtext(");
-			sb_literal(&sb, ro->module);
-			sb_puts(&sb, "));\n");
+			sb_outside_step(&sb, srv, ro, p, stmts, m);
 			continue;
 		}
 		sb_puts(&sb, "BEGIN;\n");

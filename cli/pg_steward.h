@@ -158,6 +158,7 @@ typedef struct Server
 	bool		has_register_set;	/* steward.register_set (h-deploy) */
 	bool		has_record_step;	/* steward.record_step: see deploy.c */
 	bool		has_capture;	/* steward.capture (drift) */
+	bool		has_begin_step; /* steward.begin_step: see deploy.c */
 } Server;
 
 extern void db_connect(Server *srv, const ConnOptions *opts);

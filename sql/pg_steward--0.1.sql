@@ -221,6 +221,17 @@ CREATE FUNCTION steward.dry_run(module text, target text DEFAULT 'head')
 COMMENT ON FUNCTION steward.dry_run(text, text) IS
 	'Run the plan in a subtransaction and roll it back; reports each step or the first error. Granted to migration roles.';
 
+-- Before a client (the pg_steward program) runs a no-transaction step's
+-- statements itself, under the module's session lock: the session runs
+-- them as that migration until record_step; the rows say what an
+-- interrupted earlier run left ('drop': run first; 'done': skip).
+CREATE FUNCTION steward.begin_step(module text, version text, direction text DEFAULT 'up')
+	RETURNS TABLE (action text, statement text)
+	AS 'MODULE_PATHNAME', 'steward_begin_step'
+	LANGUAGE C SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION steward.begin_step(text, text, text) IS
+	'Before running a no-transaction step''s statements in this session (under the module''s session lock): they run as that migration until record_step; returns what an interrupted earlier run left (drop: run first, done: skip). Granted to migration roles.';
+
 -- A no-transaction step that the pg_steward program ran itself (statement
 -- by statement, under the module's session lock), recorded as applied
 -- ('up') or reverted ('down'); false when it already was.
@@ -241,6 +252,7 @@ REVOKE EXECUTE ON FUNCTION steward.define_module(text, name, text),
 	steward.register(text, text, text, text, text, text[], text, boolean),
 	steward.register_set(text, jsonb, boolean),
 	steward.unregister(text, text),
+	steward.begin_step(text, text, text),
 	steward.record_step(text, text, text, double precision),
 	steward.upgrade(text, text, boolean),
 	steward.downgrade(text, text),
@@ -380,6 +392,9 @@ CREATE TABLE steward.fingerprints (
 CREATE INDEX ix_fingerprints_objid ON steward.fingerprints (objid);
 CREATE INDEX ix_fingerprints_table_oid ON steward.fingerprints (table_oid);
 CREATE INDEX ix_fingerprints_object_identity ON steward.fingerprints (object_identity);
+-- every migration run asks whether rows of another database are present
+-- (restored): two index probes, not a scan of every fingerprint
+CREATE INDEX ix_fingerprints_dbid ON steward.fingerprints (dbid);
 COMMENT ON TABLE steward.fingerprints IS
 	'Per-object fingerprint of each schema as the migrations left it (objid/table_oid valid only in database dbid)';
 REVOKE ALL ON steward.fingerprints FROM PUBLIC;

@@ -188,15 +188,17 @@ SELECT count(*) AS drift FROM steward.check('ledger');
 \! ls examples/store
 \echo '-- status registers the directory in a transaction it rolls back: every file shows as pending'
 \! pg_steward status -m store -s store -D examples/store
-\echo '-- upgrade: the directory registered in one transaction, then each migration in its own'
+\echo '-- upgrade: the directory registered in one transaction, then each migration in its own;'
+\echo '-- V4 (-- steward:no-transaction) builds an index CONCURRENTLY, statement by statement'
 \! pg_steward upgrade -m store -s store -D examples/store
 \! pg_steward current -m store
-\echo '-- downgrade -1 runs U3__orders.sql; upgrade --json applies it again'
+\echo '-- downgrade -1 runs U4__orders_qty_index.sql (DROP INDEX CONCURRENTLY); upgrade --json applies V4 again'
 \! pg_steward downgrade -m store -D examples/store
 \! pg_steward upgrade -m store -D examples/store --json
 \echo '-- plan base: what reverting everything would run, as a script psql can run (changes nothing)'
 \! pg_steward plan -m store -D examples/store base | head -n 14
-\echo '-- validate and check (drift) exit 0 when all is well; check exits 1 after a change outside migrations'
+\echo '-- validate and check (drift) exit 0 when all is well (the CONCURRENTLY index is the migration''s);'
+\echo '-- check exits 1 after a change outside migrations'
 \! pg_steward validate -m store -D examples/store; echo "exit status $?"
 \! pg_steward check -m store; echo "exit status $?"
 ALTER TABLE store.products ADD note text;

@@ -14,6 +14,7 @@ static const StewardMigrationListener fingerprint_listener = {
 	.run_begin = steward_fingerprint_begin,
 	.run_end = steward_fingerprint_refresh,
 	.stamped = steward_fingerprint_stamped,
+	.outside_done = steward_fingerprint_outside_done,
 };
 
 /*

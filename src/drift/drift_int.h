@@ -56,12 +56,15 @@ extern bool steward_fingerprint_on_drop(EventTriggerData *trig, List *objs);
 extern void steward_fingerprint_refresh(const char *module, const char *version);
 extern void steward_fingerprint_stamped(const char *schema, const char *module,
 										const char *version);
+extern void steward_fingerprint_outside_done(const char *module, const char *version);
 
 /* catalog.c: writes of steward.fingerprints */
 extern void steward_relink_fingerprints(const char *dbid);
 extern void steward_store_fingerprints(const char *module, const char *version,
 									   List *rels, List *cons, List *trgs, List *procs,
 									   List *types, List *dropped_idents, const char *dbid);
+extern void steward_store_step_fingerprints(const char *module, const char *version,
+											const char *dbid);
 extern void steward_snapshot_fingerprints(const char *schema, const char *module,
 										  const char *version, const char *dbid);
 

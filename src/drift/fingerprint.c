@@ -13,7 +13,9 @@
  * what the migrations touched, not the size of the schema, so 1,000
  * migrations are O(n), not O(n^2).  Stored OIDs are only trusted in the
  * database that recorded them (dbid): after a dump and restore the rows
- * are re-linked by name first.
+ * are re-linked by name first.  A no-transaction step commits statement by
+ * statement, possibly in another process: its objects are taken from
+ * steward.ddl_log when the step is recorded (catalog.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -191,4 +193,19 @@ void
 steward_fingerprint_stamped(const char *schema, const char *module, const char *version)
 {
 	steward_snapshot_fingerprints(schema, module, version, fingerprint_dbid());
+}
+
+/*
+ * A no-transaction step is being recorded: its statements committed one
+ * by one, maybe in another session (deploy's worker, an interrupted run),
+ * so the event triggers' notes are gone; the objects come from what
+ * steward.ddl_log attributes to the step.
+ */
+void
+steward_fingerprint_outside_done(const char *module, const char *version)
+{
+	char	   *dbid = fingerprint_dbid();
+
+	steward_relink_fingerprints(dbid);
+	steward_store_step_fingerprints(module, version, dbid);
 }

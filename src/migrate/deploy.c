@@ -16,6 +16,11 @@
  * snapshot.  A CONCURRENTLY build that fails leaves an invalid index: the
  * indexes that became invalid during the failed step are dropped
  * concurrently before the error is raised, so a re-run can build it again.
+ * A step whose earlier run was interrupted (a cancelled or terminated
+ * deploy) is resumed: the statements it committed are skipped and the
+ * invalid index it left is dropped first (outside.c); a worker that
+ * outlived its deploy is waited for (the step lock).  When a step is
+ * recorded, drift re-fingerprints what its statements touched.
  *
  *-------------------------------------------------------------------------
  */
@@ -24,6 +29,7 @@
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "nodes/parsenodes.h"
+#include "parser/parser.h"
 #include "utils/builtins.h"
 #include "utils/snapmgr.h"
 
@@ -107,21 +113,73 @@ drop_new_invalid_indexes(const char *module, const char *version, Datum before)
 }
 
 /*
+ * The statements of a no-transaction step left to run: those an
+ * interrupted earlier run committed are skipped, and the invalid indexes
+ * it left are dropped first (outside.c).  NULL when nothing is left.
+ */
+static char *
+remaining_sql(const char *module, const char *version, const char *sql)
+{
+	List	   *drops;
+	List	   *done;
+	List	   *stmts;
+	ListCell   *lc;
+	StringInfoData buf;
+	int			skipped = 0;
+
+	steward_step_recovery(module, version, sql, &drops, &done);
+	if (drops == NIL && done == NIL)
+		return (char *) sql;
+	initStringInfo(&buf);
+	foreach(lc, drops)
+		appendStringInfo(&buf, "%s;\n", strVal(lfirst(lc)));
+	stmts = raw_parser(sql, RAW_PARSE_DEFAULT);
+	foreach(lc, stmts)
+	{
+		RawStmt    *raw = lfirst(lc);
+		int			len = raw->stmt_len > 0 ? raw->stmt_len : (int) strlen(sql + raw->stmt_location);
+		char	   *key = steward_statement_key(sql + raw->stmt_location, len);
+
+		if (list_member(done, makeString(key)))
+			skipped++;
+		else if (key[0] != '\0')
+			appendStringInfo(&buf, "%s;\n", key);
+	}
+	if (skipped == 0 && drops == NIL)
+		return (char *) sql;
+	ereport(NOTICE,
+			(errmsg("%s of module \"%s\": resuming the run that was interrupted",
+					steward_step_name(version), module),
+			 errdetail("Skipping the %d statement(s) it applied%s.", skipped,
+					   drops != NIL ? "; dropping the invalid index it left first" : "")));
+	return buf.len > 0 ? buf.data : NULL;
+}
+
+/*
  * Run a no-transaction step in a background worker, holding no snapshot
- * while it runs; on failure drop what a failed CONCURRENTLY build left
- * and raise the statement's error.  Returns the duration.
+ * while it runs (and while waiting for a worker an interrupted deploy
+ * left); on failure drop what a failed CONCURRENTLY build left and raise
+ * the statement's error.  Returns the duration.
  */
 static double
 deploy_outside(ModuleState *st, PlanStep *p, const char *by, const char *target)
 {
-	Datum		before = invalid_indexes();
-	OutsideResult res;
+	Datum		before;
+	OutsideResult res = {0};
 	char	   *dropped;
+	char	   *sql;
 
 	commit_step();
-	steward_run_outside(st->module, p->mig->version, p->sql, &res);
+	steward_wait_step_lock(st->module);
+	sql = remaining_sql(st->module, p->mig->version, p->sql);
+	before = invalid_indexes();
+	commit_step();
+	res.ok = true;
+	if (sql != NULL)
+		steward_run_outside(st->module, p->mig->version, sql, &res);
 	if (res.ok)
 	{
+		steward_outside_done(st->module, p->mig->version);
 		steward_record_applied(st, p->mig, res.ms, false, by);
 		steward_record_event(st->module, p->mig->version, "apply", by,
 							 steward_step_detail(res.ms, target, true));

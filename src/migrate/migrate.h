@@ -25,7 +25,8 @@ extern const char *steward_migration_version(void);
 
 /*
  * Called by the runner around a run of migration steps (upgrade, downgrade,
- * migrate) and after stamp.  Any member may be NULL.
+ * migrate), after stamp, and when a no-transaction step is recorded.  Any
+ * member may be NULL.
  */
 typedef struct StewardMigrationListener
 {
@@ -35,6 +36,15 @@ typedef struct StewardMigrationListener
 	void		(*run_end) (const char *module, const char *version);
 	/* stamp: the schema is declared to be as at this version */
 	void		(*stamped) (const char *schema, const char *module, const char *version);
+
+	/*
+	 * A no-transaction step is being recorded as applied or reverted: its
+	 * statements committed one by one before (in this session, in deploy's
+	 * worker, or in an earlier session that was interrupted), so what they
+	 * touched is what steward.ddl_log attributes to module and version since
+	 * the step's last event.  Called before the step's event is written.
+	 */
+	void		(*outside_done) (const char *module, const char *version);
 } StewardMigrationListener;
 
 extern void steward_migration_listen(const StewardMigrationListener *listener);

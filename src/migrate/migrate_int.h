@@ -3,7 +3,8 @@
  * migrate_int.h
  *		Private to src/migrate/: module state, catalog access, settings and
  *		the runner's parts shared by the SQL functions (runner.c), the
- *		registration of scripts (register.c), the deploy procedure
+ *		registration of scripts (register.c), the no-transaction steps a
+ *		client runs and their recovery (outside.c), the deploy procedure
  *		(deploy.c), its background worker (worker.c), the catalogs
  *		(catalog.c) and the module lock (modlock.c).
  *
@@ -142,6 +143,9 @@ extern void steward_migration_enter(RunningMigration *frame, const char *module,
 									const char *version);
 extern void steward_migration_leave(RunningMigration *frame);
 extern const char *steward_migration_running(const char *module);
+extern void steward_session_step_begin(const char *module, const char *version);
+extern void steward_session_step_end(void);
+extern void steward_outside_done(const char *module, const char *version);
 
 /* A script to register, as register, migrate and register_set take it. */
 typedef struct ScriptDef
@@ -166,6 +170,15 @@ extern char steward_register_script(const char *module, ScriptDef *def);
 extern void steward_lock_module(const char *module);
 extern void steward_lock_module_session(const char *module);
 extern void steward_unlock_module_session(const char *module);
+extern bool steward_module_session_locked(const char *module);
+extern void steward_wait_step_lock(const char *module);
+extern bool steward_step_lock_free(const char *module);
+extern void steward_hold_step_lock(const char *module);
+
+/* outside.c: no-transaction steps a client runs, and their recovery */
+extern char *steward_statement_key(const char *text, int len);
+extern void steward_step_recovery(const char *module, const char *version, const char *sql,
+								  List **drops, List **done);
 
 /*
  * worker.c: a no-transaction step's statements, run one by one as

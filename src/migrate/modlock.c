@@ -34,6 +34,8 @@
 
 /* 'stwd' */
 #define STEWARD_LOCK_KEY1 0x73747764
+/* 'stwS': the step lock, held by deploy's worker while it runs */
+#define STEWARD_STEP_LOCK_KEY1 0x73747753
 
 /*
  * Refuse a call from inside a running migration of the same module: the
@@ -198,4 +200,71 @@ steward_unlock_module_session(const char *module)
 
 	(void) module_lock_tag(module, &tag);
 	(void) LockRelease(&tag, ExclusiveLock, true);
+}
+
+/*
+ * Does this session hold the module's lock as a session lock (the
+ * pg_steward program takes it with pg_try_advisory_lock)?
+ */
+bool
+steward_module_session_locked(const char *module)
+{
+	LOCKTAG		tag;
+	LockAcquireResult res;
+
+	(void) module_lock_tag(module, &tag);
+	res = LockAcquire(&tag, ExclusiveLock, true, true);
+	if (res == LOCKACQUIRE_NOT_AVAIL)
+		return false;
+	(void) LockRelease(&tag, ExclusiveLock, true);
+	return res == LOCKACQUIRE_ALREADY_HELD || res == LOCKACQUIRE_ALREADY_CLEAR;
+}
+
+/*
+ * The step lock: deploy's background worker holds it from its start until
+ * it exits, so that a worker that outlives its deploy (terminated, its
+ * worker left running) is waited for by the next runner of the module,
+ * which holds the module lock by then.  Same keys as the module lock but
+ * key1.
+ */
+static void
+step_lock_tag(const char *module, LOCKTAG *tag)
+{
+	uint32		key2 = DatumGetUInt32(hash_any((const unsigned char *) module, strlen(module)));
+
+	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, STEWARD_STEP_LOCK_KEY1, key2, 2);
+}
+
+/* deploy, holding no snapshot: wait until no worker of the module runs */
+void
+steward_wait_step_lock(const char *module)
+{
+	LOCKTAG		tag;
+
+	step_lock_tag(module, &tag);
+	(void) LockAcquire(&tag, ExclusiveLock, true, false);
+	(void) LockRelease(&tag, ExclusiveLock, true);
+}
+
+/* begin_step, inside a transaction: does no worker of the module run? */
+bool
+steward_step_lock_free(const char *module)
+{
+	LOCKTAG		tag;
+
+	step_lock_tag(module, &tag);
+	if (LockAcquire(&tag, ExclusiveLock, true, true) == LOCKACQUIRE_NOT_AVAIL)
+		return false;
+	(void) LockRelease(&tag, ExclusiveLock, true);
+	return true;
+}
+
+/* deploy's worker: hold the step lock until the process exits */
+void
+steward_hold_step_lock(const char *module)
+{
+	LOCKTAG		tag;
+
+	step_lock_tag(module, &tag);
+	(void) LockAcquire(&tag, ExclusiveLock, true, false);
 }

@@ -2,8 +2,7 @@
  *
  * register.c
  *		Registration of migration scripts: the SQL-callable functions
- *		register, register_set and unregister, and record_step, which
- *		records a no-transaction step that a client ran itself.
+ *		register, register_set and unregister.
  *
  * A script is checked before it is stored: its version, its requires,
  * its syntax and the statements it may hold (sqlcheck.c), which depend on
@@ -31,7 +30,6 @@
 PG_FUNCTION_INFO_V1(steward_register);
 PG_FUNCTION_INFO_V1(steward_register_set);
 PG_FUNCTION_INFO_V1(steward_unregister);
-PG_FUNCTION_INFO_V1(steward_record_step);
 
 /*
  * Check the requires array of register: each element "module:version".
@@ -479,74 +477,4 @@ steward_unregister(PG_FUNCTION_ARGS)
 		steward_delete_script(module, version);
 	SPI_finish();
 	PG_RETURN_VOID();
-}
-
-/*
- * The step record_step records: registered (or, for down, applied) and a
- * no-transaction step, since any other step is run by upgrade itself.
- */
-static MigStep *
-recordable_step(ModuleState *st, const char *version, bool up)
-{
-	MigStep    *s = steward_find_step(st, version);
-
-	if (s == NULL || (up && !s->registered))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("%s of module \"%s\" is not registered", steward_step_name(version), st->module),
-				 errhint("Register the step before recording it.")));
-	if (s->registered && s->transactional)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("%s of module \"%s\" is not a no-transaction step", steward_step_name(version),
-						st->module),
-				 errdetail("record_step records only steps that a client ran itself outside a transaction."),
-				 up ? errhint("Apply it with steward.upgrade('%s', '%s').", st->module, version) :
-				 errhint("Revert it with steward.downgrade('%s', ...).", st->module)));
-	return s;
-}
-
-/*
- * steward.record_step(module, version, direction, duration_ms) RETURNS
- * boolean: record a no-transaction step that a client (the pg_steward
- * program) ran itself, statement by statement under the module's session
- * lock, as applied ('up') or reverted ('down'); false when it already
- * was.  SECURITY DEFINER: the event names the role that called it.
- */
-Datum
-steward_record_step(PG_FUNCTION_ARGS)
-{
-	char	   *module = steward_text_arg(fcinfo, 0, "module", false);
-	char	   *version = steward_text_arg(fcinfo, 1, "version", false);
-	char	   *direction = steward_text_arg(fcinfo, 2, "direction", false);
-	double		ms = PG_ARGISNULL(3) ? get_float8_nan() : PG_GETARG_FLOAT8(3);
-	bool		up = strcmp(direction, "up") == 0;
-	char	   *by = GetUserNameFromId(GetOuterUserId(), false);
-	ModuleState *st;
-	MigStep    *s;
-	bool		done;
-
-	steward_require_writable("steward.record_step()");
-	if (!up && strcmp(direction, "down") != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid direction \"%s\"", direction),
-				 errhint("Give direction => 'up' (applied) or 'down' (reverted).")));
-	SPI_connect();
-	steward_lock_module(module);
-	st = steward_load_module(module);
-	s = recordable_step(st, version, up);
-	done = up ? !steward_step_pending(s) : !s->applied;
-	if (!done && up)
-	{
-		steward_record_applied(st, s, ms, false, by);
-		steward_record_event(module, version, "apply", by, steward_step_detail(ms, NULL, true));
-	}
-	else if (!done)
-	{
-		steward_record_reverted(st, s);
-		steward_record_event(module, version, "revert", by, steward_step_detail(ms, NULL, true));
-	}
-	SPI_finish();
-	PG_RETURN_BOOL(!done);
 }

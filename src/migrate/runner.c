@@ -50,6 +50,9 @@ int			steward_ddl_lock_timeout = 5000;
 /* The migrations whose SQL runs now, innermost first (migrate_int.h). */
 static RunningMigration *running = NULL;
 
+/* The no-transaction step this session runs (begin_step), or NULL. */
+static RunningMigration *session_step = NULL;
+
 /* Who listens to runs (drift's fingerprints); a copy, zeroed when none. */
 static StewardMigrationListener listener;
 
@@ -115,6 +118,53 @@ steward_migration_leave(RunningMigration *frame)
 }
 
 /*
+ * Mark the session as running a no-transaction step (begin_step): from
+ * here until steward_session_step_end (record_step, or a transaction that
+ * aborts), across the transactions of its statements, they run as that
+ * migration.  A step begun before and never recorded is replaced.
+ */
+void
+steward_session_step_begin(const char *module, const char *version)
+{
+	steward_session_step_end();
+	if (running != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_IN_USE),
+				 errmsg("cannot begin a no-transaction step of module \"%s\" from inside migration %s of module \"%s\"",
+						module, running->version, running->module),
+				 errhint("Call steward.begin_step from the deployment, not from a migration's SQL.")));
+	session_step = MemoryContextAlloc(TopMemoryContext, sizeof(RunningMigration));
+	session_step->module = MemoryContextStrdup(TopMemoryContext, module);
+	session_step->version = MemoryContextStrdup(TopMemoryContext, version);
+	session_step->outer = NULL;
+	running = session_step;
+}
+
+void
+steward_session_step_end(void)
+{
+	if (session_step == NULL)
+		return;
+	if (running == session_step)
+		running = NULL;
+	pfree((char *) session_step->module);
+	pfree((char *) session_step->version);
+	pfree(session_step);
+	session_step = NULL;
+}
+
+/*
+ * A no-transaction step is being recorded (record_step, deploy): the
+ * listener refreshes what its statements touched.
+ */
+void
+steward_outside_done(const char *module, const char *version)
+{
+	if (listener.outside_done)
+		listener.outside_done(module, version);
+}
+
+/*
  * Set the one listener to migration runs (drift, from its init).
  */
 void
@@ -141,12 +191,25 @@ steward_run_end(const char *module, const char *version)
 }
 
 /*
+ * A statement of a no-transaction step that fails ends the session's step
+ * (its transaction aborts): the client stops there, and the session is no
+ * longer in a migration; begin_step again resumes the step.
+ */
+static void
+session_step_xact_callback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+		steward_session_step_end();
+}
+
+/*
  * Register the runner's settings.  Both are user-settable so that a
  * deployment script can raise them for one long migration.
  */
 void
 steward_migrate_init(void)
 {
+	RegisterXactCallback(session_step_xact_callback, NULL);
 	DefineCustomIntVariable("steward.migration_lock_timeout",
 							"Longest wait for another session's migration of the same module.",
 							"0 waits forever.",

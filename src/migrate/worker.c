@@ -60,6 +60,7 @@ typedef struct WorkerTask
 	char		hint[WORKER_TEXT_MAX];
 	Size		version_off;
 	Size		search_path_off;
+	Size		guard_mb_off;	/* steward.rewrite_guard_mb */
 	Size		sql_off;
 	char		data[FLEXIBLE_ARRAY_MEMBER];	/* module, version, ... */
 } WorkerTask;
@@ -70,7 +71,9 @@ typedef struct WorkerTask
  * The caller's session as far as the statements see it: its role (the
  * worker connects as the session user, which may log in, and then acts as
  * the current user, as SET ROLE or a SECURITY DEFINER caller did), its
- * search_path, and the migration lock_timeout.
+ * search_path, its rewrite guard setting, and the migration
+ * lock_timeout.  The worker holds the module's step lock until it exits
+ * (modlock.c), even when the deploy that started it is gone.
  */
 static void
 adopt_session(WorkerTask *task)
@@ -82,6 +85,9 @@ adopt_session(WorkerTask *task)
 	SetConfigOption("search_path", task->data + task->search_path_off, PGC_USERSET, PGC_S_SESSION);
 	SetConfigOption("lock_timeout", timeout, PGC_USERSET, PGC_S_SESSION);
 	SetConfigOption("application_name", "pg_steward deploy", PGC_USERSET, PGC_S_SESSION);
+	SetConfigOption("steward.rewrite_guard_mb", task->data + task->guard_mb_off, PGC_USERSET,
+					PGC_S_SESSION);
+	steward_hold_step_lock(task->data);
 	CommitTransactionCommand();
 	if (task->current_user != task->session_user)
 		SetUserIdAndSecContext(task->current_user, 0);
@@ -246,9 +252,11 @@ static dsm_segment *
 make_task(const char *module, const char *version, const char *sql)
 {
 	const char *search_path = GetConfigOption("search_path", false, false);
-	Size		lens[4] = {strlen(module) + 1, strlen(version) + 1, strlen(search_path) + 1,
-	strlen(sql) + 1};
-	dsm_segment *seg = dsm_create(offsetof(WorkerTask, data) + lens[0] + lens[1] + lens[2] + lens[3], 0);
+	const char *guard_mb = GetConfigOption("steward.rewrite_guard_mb", false, false);
+	Size		lens[5] = {strlen(module) + 1, strlen(version) + 1, strlen(search_path) + 1,
+	strlen(guard_mb) + 1, strlen(sql) + 1};
+	dsm_segment *seg = dsm_create(offsetof(WorkerTask, data) + lens[0] + lens[1] + lens[2] +
+								  lens[3] + lens[4], 0);
 	WorkerTask *task = dsm_segment_address(seg);
 
 	memset(task, 0, offsetof(WorkerTask, data));
@@ -258,11 +266,13 @@ make_task(const char *module, const char *version, const char *sql)
 	task->lock_timeout = steward_ddl_lock_timeout;
 	task->version_off = lens[0];
 	task->search_path_off = lens[0] + lens[1];
-	task->sql_off = lens[0] + lens[1] + lens[2];
+	task->guard_mb_off = lens[0] + lens[1] + lens[2];
+	task->sql_off = task->guard_mb_off + lens[3];
 	memcpy(task->data, module, lens[0]);
 	memcpy(task->data + task->version_off, version, lens[1]);
 	memcpy(task->data + task->search_path_off, search_path, lens[2]);
-	memcpy(task->data + task->sql_off, sql, lens[3]);
+	memcpy(task->data + task->guard_mb_off, guard_mb, lens[3]);
+	memcpy(task->data + task->sql_off, sql, lens[4]);
 	return seg;
 }
 

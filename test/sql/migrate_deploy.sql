@@ -122,3 +122,77 @@ RESET ROLE;
 SELECT version, applied_by FROM steward.migrations WHERE module = 'dep' AND version = '11';
 SELECT pg_get_userbyid(relowner) AS index_owner FROM pg_class WHERE relname = 'ix_t_by_runner';
 SELECT count(*) AS advisory_locks FROM pg_locks WHERE locktype = 'advisory';
+
+-- Drift: what the no-transaction steps built is the migrations' work:
+-- check is clean and capture finds nothing; the fingerprint names the step.
+SELECT * FROM steward.check('dep');
+SELECT * FROM pg_temp.err($$SELECT steward.capture('dep', '99')$$);
+SELECT module, version FROM steward.fingerprints WHERE object_identity = 'dep.ux_items_k';
+
+-- A client that runs a step itself (as the pg_steward program does): under
+-- the module's session lock, begin_step, the statements at top level, then
+-- record_step.  The DDL is logged as the migration's, check stays clean.
+SELECT steward.register('dep', '12', E'-- steward:no-transaction\nCREATE INDEX CONCURRENTLY ix_items_note ON dep.items (note);');
+SELECT * FROM pg_temp.err($$SELECT * FROM steward.begin_step('dep', '12')$$);
+SELECT * FROM pg_temp.err($$SELECT * FROM steward.begin_step('dep', '77')$$);
+SELECT * FROM pg_temp.err($$SELECT * FROM steward.begin_step('dep', '12', 'sideways')$$);
+SELECT pg_advisory_lock(1937012580, hashtext('dep'));
+SELECT * FROM pg_temp.err($$SELECT * FROM steward.begin_step('dep', '11')$$);
+SELECT * FROM steward.begin_step('dep', '12');
+CREATE INDEX CONCURRENTLY ix_items_note ON dep.items (note);
+SELECT steward.record_step('dep', '12', 'up', 1);
+SELECT pg_advisory_unlock(1937012580, hashtext('dep'));
+SELECT module, version, command FROM steward.ddl_log WHERE object_identity = 'dep.ix_items_note';
+SELECT * FROM steward.check('dep');
+-- once recorded, the session runs no migration any more
+CREATE INDEX ix_after ON dep.items (id);
+SELECT object_identity, change FROM steward.check('dep');
+DROP INDEX dep.ix_after;
+
+-- The rewrite guard judges a no-transaction step's statements, run by
+-- deploy's worker (with the caller's setting) or by a client: VACUUM FULL
+-- of a table above the limit is refused, a CONCURRENTLY build is not.
+SET steward.rewrite_guard_mb = '8kB';
+SELECT steward.register('dep', '13', E'-- steward:no-transaction\nVACUUM FULL dep.items;');
+\set VERBOSITY default
+CALL steward.deploy('dep');
+\set VERBOSITY terse
+SELECT state FROM steward.status('dep') WHERE version = '13';
+SELECT pg_advisory_lock(1937012580, hashtext('dep'));
+SELECT * FROM steward.begin_step('dep', '13');
+VACUUM FULL dep.items;
+-- the failed statement ended the step: this session is in no migration,
+-- so it may change the module (a migration's SQL may not)
+SELECT steward.register('dep', '13', E'-- steward:no-transaction\nCREATE INDEX CONCURRENTLY ix_items_k_id ON dep.items (k, id);');
+SELECT pg_advisory_unlock(1937012580, hashtext('dep'));
+CALL steward.deploy('dep');
+RESET steward.rewrite_guard_mb;
+
+-- An interrupted run: a client applied the step's first statement, then
+-- its unique CONCURRENTLY build failed on duplicates (or the client was
+-- killed) and left an invalid index.  begin_step says what it left; the
+-- next run (here deploy) drops the invalid index first, skips the
+-- statement that committed, and records the step once; check is clean.
+INSERT INTO dep.items (id, k) VALUES (100, 101), (100, 102);
+SELECT steward.register('dep', '14', E'-- steward:no-transaction\nCREATE INDEX CONCURRENTLY ix_items_k_note ON dep.items (k, note);\nCREATE UNIQUE INDEX CONCURRENTLY ux_items_id ON dep.items (id);');
+SELECT pg_advisory_lock(1937012580, hashtext('dep'));
+SELECT * FROM steward.begin_step('dep', '14');
+CREATE INDEX CONCURRENTLY ix_items_k_note ON dep.items (k, note);
+CREATE UNIQUE INDEX CONCURRENTLY ux_items_id ON dep.items (id);
+SELECT pg_advisory_unlock(1937012580, hashtext('dep'));
+SELECT indisvalid FROM pg_index WHERE indexrelid = 'dep.ux_items_id'::regclass;
+DELETE FROM dep.items WHERE id = 100 AND k = 102;
+SELECT pg_advisory_lock(1937012580, hashtext('dep'));
+BEGIN;
+SELECT * FROM steward.begin_step('dep', '14');
+ROLLBACK;
+SELECT pg_advisory_unlock(1937012580, hashtext('dep'));
+CALL steward.deploy('dep');
+SELECT count(*) AS invalid_indexes FROM pg_index WHERE NOT indisvalid;
+SELECT count(*) AS applies FROM steward.migration_events WHERE module = 'dep' AND version = '14' AND event = 'apply';
+SELECT * FROM steward.check('dep');
+SELECT count(*) AS advisory_locks FROM pg_locks WHERE locktype = 'advisory';
+-- begin_step of a revert needs a down script
+SELECT pg_advisory_lock(1937012580, hashtext('dep'));
+SELECT * FROM pg_temp.err($$SELECT * FROM steward.begin_step('dep', '14', 'down')$$);
+SELECT pg_advisory_unlock(1937012580, hashtext('dep'));

@@ -69,10 +69,18 @@ is(sql("SELECT indisvalid FROM pg_index WHERE indexrelid = 'ix_items_k'::regclas
 is(sql("SELECT string_agg(version || ':' || state, ',') FROM steward.status('ntx')"),
 	'1:applied,2:applied,3:applied', 'every version applied');
 is(sql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"), 0, 'the session lock is released');
+# What the step built is the migration's: logged as it, fingerprinted, so
+# check is clean and capture finds nothing.
+is(sql("SELECT string_agg(module || ':' || version, ',') FROM steward.ddl_log WHERE object_identity = 'public.ix_items_k'"),
+	'ntx:2', 'the CONCURRENTLY build is logged as migration 2');
+my ($rc, $out, $err) = steward('check', '-m', 'ntx', '-D', $dir);
+is($rc, 0, 'check is clean after the no-transaction step') or diag($out . $err);
+my ($cret, $cout, $cerr) = $node->psql('postgres', "SELECT steward.capture('ntx', '3.1')");
+like($cerr, qr/nothing to capture/, 'capture finds nothing to capture');
 
 # A failing CONCURRENTLY build: its invalid index is dropped, the step stays pending.
 write_file("$dir/V4__unique.sql", "-- steward:no-transaction\nCREATE UNIQUE INDEX CONCURRENTLY ix_items_k_unique ON {{tables.items}} (k);\n");
-my ($rc, $out, $err) = steward('upgrade', '-m', 'ntx', '-D', $dir);
+($rc, $out, $err) = steward('upgrade', '-m', 'ntx', '-D', $dir);
 is($rc, 5, 'a failing no-transaction step: exit status 5');
 like($err, qr/^pg_steward: error: version 4, statement 1 of 1 \(line 2\) failed: could not create unique index "ix_items_k_unique".* \(V4__unique\.sql\)$/m,
 	'the error names the version, the statement, its line and the file');
@@ -97,12 +105,39 @@ is(sql("SELECT steward.current('ntx')"), '1', 'at version 1');
 
 # The plan of a no-transaction step: top-level statements under the session lock.
 ($rc, $out) = steward('plan', '-m', 'ntx', '-D', $dir);
-like($out, qr/-- step 1: apply version 2, index \(V2__index\.sql\), outside a transaction\n(--.*\n)+SELECT \* FROM steward\.register_set.*\nSELECT pg_catalog\.pg_advisory_lock\(1937012580, pg_catalog\.hashtext\('ntx'\)\);\nCREATE INDEX CONCURRENTLY IF NOT EXISTS ix_items_k ON public\.items \(k\);\nSELECT pg_sleep\(2\.5\);\nSELECT steward\.record_step\('ntx', '2', 'up', NULL\);\n/,
+like($out, qr/-- step 1: apply version 2, index \(V2__index\.sql\), outside a transaction\n(--.*\n)+SELECT \* FROM steward\.register_set.*\nSELECT pg_catalog\.pg_advisory_lock\(1937012580, pg_catalog\.hashtext\('ntx'\)\);\nSELECT coalesce\(\(SELECT state = 'pending' FROM steward\.status\('ntx'\) WHERE version = '2'\), false\) AS steward_run_step \\gset\n\\if :steward_run_step\nSELECT action, statement FROM steward\.begin_step\('ntx', '2', 'up'\);\nCREATE INDEX CONCURRENTLY IF NOT EXISTS ix_items_k ON public\.items \(k\);\nSELECT pg_sleep\(2\.5\);\nSELECT steward\.record_step\('ntx', '2', 'up', NULL\);\n\\endif\n/,
 	'plan shows a no-transaction step as top-level statements and its recording');
 my ($ret, $o, $e) = $node->psql('postgres', $out, on_error_stop => 1);
 is($ret, 0, 'psql runs that plan') or diag($e);
 is(sql("SELECT string_agg(version || ':' || state, ',') FROM steward.status('ntx')"),
 	'1:applied,2:applied,3:applied', 'the plan applied the versions');
+($ret, $o, $e) = $node->psql('postgres', $out, on_error_stop => 1);
+is($ret, 0, 'psql runs that plan again: the applied steps are skipped') or diag($e);
+is(sql("SELECT count(*) FROM steward.history WHERE module = 'ntx' AND version = '2' AND event = 'apply'"), 2,
+	'the no-transaction step is not recorded again');
+($rc, $out, $err) = steward('check', '-m', 'ntx', '-D', $dir);
+is($rc, 0, 'check is clean after the plan ran the step through psql') or diag($out . $err);
+
+# The rewrite guard judges the statements of the program's no-transaction
+# steps: VACUUM FULL of a table above steward.rewrite_guard_mb is refused
+# (the step stays pending), a CONCURRENTLY build passes.
+write_file("$dir/V5__vacuum.sql", "-- steward:no-transaction\nVACUUM FULL {{tables.items}};\n");
+{
+	local $ENV{PGOPTIONS} = '-c steward.rewrite_guard_mb=8kB';
+	($rc, $out, $err) = steward('upgrade', '-m', 'ntx', '-D', $dir);
+}
+is($rc, 5, 'a VACUUM FULL step of a big table: exit status 5');
+like($err, qr/version 5, statement 1 of 1 \(line 2\) failed: VACUUM FULL would rewrite table public\.items/,
+	'the rewrite guard refused it');
+is(sql("SELECT state FROM steward.status('ntx') WHERE version = '5'"), 'pending', 'the step stays pending');
+write_file("$dir/V5__vacuum.sql", "-- steward:no-transaction\nCREATE INDEX CONCURRENTLY ix_items_id ON {{tables.items}} (id);\n");
+{
+	local $ENV{PGOPTIONS} = '-c steward.rewrite_guard_mb=8kB';
+	($rc, $out, $err) = steward('upgrade', '-m', 'ntx', '-D', $dir);
+}
+is($rc, 0, 'a CONCURRENTLY build passes the rewrite guard') or diag($err);
+($rc, $out, $err) = steward('check', '-m', 'ntx', '-D', $dir);
+is($rc, 0, 'check is clean') or diag($out . $err);
 
 $node->stop;
 done_testing();

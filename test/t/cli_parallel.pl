@@ -1,7 +1,8 @@
-# Four pg_steward upgrade processes at once on the same directory of 200
+# Four pg_steward upgrade processes at once on the same directory of 250
 # migrations: each migration is applied exactly once (by one of them; the
-# others report it skipped), each in its own transaction, and every process
-# exits 0 and ends at the last version.
+# others report it skipped), at most 200 in one transaction (the program
+# applies a run of transactional versions with one steward.upgrade call),
+# and every process exits 0 and ends at the last version.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -12,7 +13,7 @@ use JSON::PP;
 use StewardNode;
 
 my $procs    = 4;
-my $versions = 200;
+my $versions = 250;
 
 my $node = steward_node('cli_parallel');
 $node->start;
@@ -62,8 +63,11 @@ ok($skipped <= ($procs - 1) * $versions, "the others report what they lost as sk
 is($node->safe_psql('postgres', 'SELECT count(*), count(DISTINCT version) FROM applied_log'),
 	"$versions|$versions", 'each migration body ran once');
 is($node->safe_psql('postgres',
-		"SELECT count(*), count(DISTINCT version), count(DISTINCT txid) FROM steward.migration_events WHERE module = 'par' AND event = 'apply'"),
-	"$versions|$versions|$versions", 'one apply event per version, each in a transaction of its own');
+		"SELECT count(*), count(DISTINCT version) FROM steward.migration_events WHERE module = 'par' AND event = 'apply'"),
+	"$versions|$versions", 'one apply event per version');
+is($node->safe_psql('postgres',
+		"SELECT count(*) >= 2 AND max(n) <= 200 FROM (SELECT count(*) AS n FROM steward.migration_events WHERE module = 'par' AND event = 'apply' GROUP BY txid) t"),
+	't', 'at most 200 versions in one transaction');
 is($node->safe_psql('postgres', "SELECT count(*) FROM steward.migration_scripts WHERE module = 'par'"),
 	$versions, 'every script registered once');
 my $winners = $node->safe_psql('postgres',

@@ -199,6 +199,7 @@ my @writers = (
 		q{SELECT * FROM steward.register_set('shop', '[{"version": "3", "up_sql": "SELECT 1"}]')}
 	],
 	[ 'steward.unregister()',  q{SELECT steward.unregister('shop', '2')} ],
+	[ 'steward.begin_step()',  q{SELECT * FROM steward.begin_step('shop', '2')} ],
 	[ 'steward.record_step()', q{SELECT steward.record_step('shop', '2', 'up', 1)} ],
 	[ 'steward.deploy()',      q{CALL steward.deploy('shop')} ],);
 for my $w (@writers)

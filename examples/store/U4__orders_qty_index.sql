@@ -1,0 +1,2 @@
+-- steward:no-transaction
+DROP INDEX CONCURRENTLY {{schema}}.ix_orders_qty;
