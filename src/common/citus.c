@@ -426,6 +426,22 @@ steward_citus_owned_statement(Node *stmt)
 	return OidIsValid(nsp) && citus_own_relation(nsp, rv->relname);
 }
 
+/* citus_size_now's call, run by steward_try_in_subxact */
+typedef struct CitusSizeCall
+{
+	Oid			fn;
+	Oid			relid;
+	int64		bytes;
+} CitusSizeCall;
+
+static void
+citus_size_call(void *arg)
+{
+	CitusSizeCall *c = arg;
+
+	c->bytes = DatumGetInt64(OidFunctionCall1(c->fn, ObjectIdGetDatum(c->relid)));
+}
+
 /*
  * citus_table_size(relid) in a subtransaction: Citus refuses to measure
  * in a transaction that already changed several shards (SQLSTATE 25001);
@@ -434,35 +450,16 @@ steward_citus_owned_statement(Node *stmt)
 static int64
 citus_size_now(Oid fn, Oid relid)
 {
-	MemoryContext oldcxt = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
-	volatile int64 bytes = -1;
+	CitusSizeCall c = {fn, relid, -1};
+	ErrorData  *edata = steward_try_in_subxact(citus_size_call, &c,
+											   ERRCODE_ACTIVE_SQL_TRANSACTION);
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(oldcxt);
-	PG_TRY();
+	if (edata != NULL)
 	{
-		bytes = DatumGetInt64(OidFunctionCall1(fn, ObjectIdGetDatum(relid)));
-		ReleaseCurrentSubTransaction();
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(oldcxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
-		if (edata->sqlerrcode != ERRCODE_ACTIVE_SQL_TRANSACTION)
-			ReThrowError(edata);
 		FreeErrorData(edata);
+		return -1;
 	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(oldcxt);
-	CurrentResourceOwner = oldowner;
-	return bytes;
+	return c.bytes;
 }
 
 /*

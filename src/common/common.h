@@ -46,6 +46,14 @@ extern void steward_require_writable(const char *function);
 extern void steward_require_primary(const char *function);
 
 /*
+ * Run fn(arg) in a subtransaction of its own, committed when fn returns.
+ * An error of SQLSTATE caught is rolled back with the subtransaction and
+ * returned, so the caller can say what it means there; any other error is
+ * raised again.  NULL when fn succeeded.
+ */
+extern ErrorData *steward_try_in_subxact(void (*fn) (void *), void *arg, int caught);
+
+/*
  * Each concern's initialiser, defined in that concern and called once from
  * _PG_init in this order.  They are declared here so that common/ needs to
  * include no concern's header.

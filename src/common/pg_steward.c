@@ -17,6 +17,7 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/resowner.h"
 
 PG_MODULE_MAGIC;
 
@@ -104,6 +105,41 @@ steward_require_primary(const char *function)
 				 errmsg("cannot execute %s during recovery", function),
 				 errdetail("This server is a hot standby: no steward function changes anything on a standby, its query metrics included (they go on counting the standby's own statements)."),
 				 errhint("Reset this server's metrics once it is promoted; steward.reset_metrics() on the primary resets only the primary's.")));
+}
+
+/*
+ * One place for the subtransaction dance a caught error needs (see
+ * common.h): the caller's memory context and resource owner are restored
+ * on both ways out, and the error is copied into the caller's context
+ * before the subtransaction's memory goes.
+ */
+ErrorData *
+steward_try_in_subxact(void (*fn) (void *), void *arg, int caught)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	ErrorData  *volatile edata = NULL;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+	PG_TRY();
+	{
+		fn(arg);
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(oldcxt);
+	CurrentResourceOwner = oldowner;
+	if (edata != NULL && edata->sqlerrcode != caught)
+		ReThrowError(edata);
+	return edata;
 }
 
 /*

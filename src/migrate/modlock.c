@@ -86,6 +86,27 @@ snapshot_error(const char *module, const char *holder)
 			 errhint("%s", hint)));
 }
 
+/* wait_for_lock's acquisition, run by steward_try_in_subxact */
+typedef struct ModuleLockWait
+{
+	LOCKTAG    *tag;
+	bool		session;
+} ModuleLockWait;
+
+static void
+acquire_with_timeout(void *arg)
+{
+	ModuleLockWait *w = arg;
+	int			nestlevel = NewGUCNestLevel();
+	char		timeout[32];
+
+	snprintf(timeout, sizeof(timeout), "%d", steward_migration_lock_timeout);
+	(void) set_config_option("lock_timeout", timeout, PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) LockAcquire(w->tag, ExclusiveLock, w->session, false);
+	AtEOXact_GUC(true, nestlevel);
+}
+
 /*
  * steward_lock_module's wait, for when the lock is taken: bounded by
  * steward.migration_lock_timeout, whose expiry names the holder.
@@ -93,37 +114,9 @@ snapshot_error(const char *module, const char *holder)
 static void
 wait_for_lock(LOCKTAG *tag, const char *module, uint32 key2, bool session)
 {
-	MemoryContext oldcxt = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
+	ModuleLockWait w = {tag, session};
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(oldcxt);
-	PG_TRY();
-	{
-		int			nestlevel = NewGUCNestLevel();
-		char		timeout[32];
-
-		snprintf(timeout, sizeof(timeout), "%d", steward_migration_lock_timeout);
-		(void) set_config_option("lock_timeout", timeout, PGC_USERSET, PGC_S_SESSION,
-								 GUC_ACTION_SAVE, true, 0, false);
-		(void) LockAcquire(tag, ExclusiveLock, session, false);
-		AtEOXact_GUC(true, nestlevel);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(oldcxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
-		if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
-			ReThrowError(edata);
+	if (steward_try_in_subxact(acquire_with_timeout, &w, ERRCODE_LOCK_NOT_AVAILABLE) != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
 				 errmsg("could not lock migration module \"%s\": timed out after %d ms",
@@ -131,8 +124,6 @@ wait_for_lock(LOCKTAG *tag, const char *module, uint32 key2, bool session)
 				 errdetail("The lock is held by %s.",
 						   steward_lock_holder(STEWARD_LOCK_KEY1, key2)),
 				 errhint("Wait for that migration to finish, or raise steward.migration_lock_timeout.")));
-	}
-	PG_END_TRY();
 }
 
 /*
