@@ -23,6 +23,7 @@
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/snapmgr.h"
@@ -107,6 +108,7 @@ steward_load_module(const char *module)
 		s->down_sql = getstr(tup, desc, 5);
 		s->checksum = getstr(tup, desc, 6);
 		req = SPI_getbinval(tup, desc, 7, &isnull);
+		s->requires_null = isnull;
 		if (!isnull)
 		{
 			Datum	   *elems;
@@ -158,52 +160,108 @@ steward_define_module_row(const char *module, const char *schema, const char *de
 }
 
 /*
- * Insert or replace a registered script.  Returns what it did: 'a'dded,
- * 'r'eplaced, or 'u'nchanged when the row already held exactly this
- * script (then it is not written, and keeps its registered_at).
+ * Insert or replace registered scripts, all in one statement (register_set
+ * stores a whole directory: a statement per script was most of its cost).
+ * Sets each def's did: 'a'dded, 'r'eplaced, or 'u'nchanged when the row
+ * already held exactly this script (then it is not written, and keeps its
+ * registered_at).  def->checksum must be set.  A requires array travels
+ * as its text form (arrays of arrays must be rectangular).
  */
-char
-steward_store_script(const char *module, const char *version, const char *up_sql,
-					 const char *down_sql, const char *description, const char *checksum,
-					 Datum requires, bool requires_null, bool repeatable, bool transactional)
+void
+steward_store_scripts(const char *module, List *defs)
 {
 	StewardCatalogAccess ca;
-	Oid			types[9] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTARRAYOID,
-	TEXTOID, BOOLOID};
+	int			n = list_length(defs);
+	Oid			types[9] = {TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
+	TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, BOOLARRAYOID};
 	Datum		values[9];
-	char		nulls[9] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
-	const char *args[6] = {module, version, up_sql, down_sql, description, checksum};
-	char		result = 'u';
-	int			i;
+	Datum	   *cols[8];
+	bool	   *colnulls[8];
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+	ListCell   *lc;
+	uint64		j = 0;
+	uint64		returned;
+	int			i = 0;
+	int			c;
 
-	for (i = 0; i < 6; i++)
+	if (n == 0)
+		return;
+	for (c = 0; c < 8; c++)
 	{
-		values[i] = args[i] ? CStringGetTextDatum(args[i]) : (Datum) 0;
-		nulls[i] = args[i] ? ' ' : 'n';
+		cols[c] = palloc(sizeof(Datum) * n);
+		colnulls[c] = palloc0(sizeof(bool) * n);
 	}
-	values[6] = requires;
-	nulls[6] = requires_null ? 'n' : ' ';
-	values[7] = CStringGetTextDatum(repeatable ? "repeatable" : "versioned");
-	values[8] = BoolGetDatum(transactional);
+	foreach(lc, defs)
+	{
+		ScriptDef  *def = lfirst(lc);
+		const char *text[6] = {def->version, def->up_sql, def->down_sql, def->description,
+		def->checksum, def->repeatable ? "repeatable" : "versioned"};
+		int			t;
+
+		for (t = 0; t < 6; t++)
+		{
+			int			col = t < 5 ? t : 6;
+
+			colnulls[col][i] = text[t] == NULL;
+			cols[col][i] = text[t] ? CStringGetTextDatum(text[t]) : (Datum) 0;
+		}
+		colnulls[5][i] = def->requires_null;
+		cols[5][i] = def->requires_null ? (Datum) 0 :
+			CStringGetTextDatum(OidOutputFunctionCall(F_ARRAY_OUT, def->requires));
+		cols[7][i] = BoolGetDatum(def->transactional);
+		def->did = 'u';
+		i++;
+	}
+	values[0] = CStringGetTextDatum(module);
+	for (c = 0; c < 8; c++)
+		values[c + 1] = PointerGetDatum(construct_md_array(cols[c], colnulls[c], 1, dims, lbs,
+														   c == 7 ? BOOLOID : TEXTOID,
+														   c == 7 ? 1 : -1, c == 7,
+														   c == 7 ? TYPALIGN_CHAR : TYPALIGN_INT));
 	steward_catalog_enter(&ca);
-	if (steward_exec_cached("INSERT INTO steward.migration_scripts AS s "
-							"(module, version, up_sql, down_sql, description, checksum, requires, "
-							" kind, transactional) "
-							"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
-							"ON CONFLICT (module, version) DO UPDATE SET up_sql = excluded.up_sql, "
-							"  down_sql = excluded.down_sql, description = excluded.description, "
-							"  checksum = excluded.checksum, requires = excluded.requires, "
-							"  kind = excluded.kind, transactional = excluded.transactional, "
-							"  registered_at = CASE WHEN s.checksum = excluded.checksum "
-							"    THEN s.registered_at ELSE now() END "
-							"WHERE (s.up_sql, s.down_sql, s.description, s.requires, s.kind, s.transactional) "
-							"  IS DISTINCT FROM (excluded.up_sql, excluded.down_sql, excluded.description, "
-							"  excluded.requires, excluded.kind, excluded.transactional) "
-							"RETURNING s.xmax = 0",
-							9, types, values, nulls, SPI_OK_INSERT_RETURNING) > 0)
-		result = getbool(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1) ? 'a' : 'r';
+	steward_exec_cached("INSERT INTO steward.migration_scripts AS s "
+						"(module, version, up_sql, down_sql, description, checksum, requires, "
+						" kind, transactional) "
+						"SELECT $1, r.version, r.up_sql, r.down_sql, r.description, r.checksum, "
+						"  r.requires::text[], r.kind, r.transactional "
+						"FROM unnest($2, $3, $4, $5, $6, $7, $8, $9) WITH ORDINALITY "
+						"  AS r(version, up_sql, down_sql, description, checksum, requires, kind, "
+						"       transactional, ord) "
+						"ORDER BY r.ord "
+						"ON CONFLICT (module, version) DO UPDATE SET up_sql = excluded.up_sql, "
+						"  down_sql = excluded.down_sql, description = excluded.description, "
+						"  checksum = excluded.checksum, requires = excluded.requires, "
+						"  kind = excluded.kind, transactional = excluded.transactional, "
+						"  registered_at = CASE WHEN s.checksum = excluded.checksum "
+						"    THEN s.registered_at ELSE now() END "
+						"WHERE (s.up_sql, s.down_sql, s.description, s.requires, s.kind, s.transactional) "
+						"  IS DISTINCT FROM (excluded.up_sql, excluded.down_sql, excluded.description, "
+						"  excluded.requires, excluded.kind, excluded.transactional) "
+						"RETURNING s.version, s.xmax = 0",
+						9, types, values, NULL, SPI_OK_INSERT_RETURNING);
+	/* rows come back in the order they were inserted; skipped ones do not */
+	returned = SPI_processed;
+	foreach(lc, defs)
+	{
+		ScriptDef  *def = lfirst(lc);
+
+		if (j < returned &&
+			strcmp(getstr(SPI_tuptable->vals[j], SPI_tuptable->tupdesc, 1), def->version) == 0)
+			def->did = getbool(SPI_tuptable->vals[j++], SPI_tuptable->tupdesc, 2) ? 'a' : 'r';
+	}
 	steward_catalog_leave(&ca);
-	return result;
+}
+
+/*
+ * Insert or replace one registered script; returns what
+ * steward_store_scripts did with it.
+ */
+char
+steward_store_script(const char *module, ScriptDef *def)
+{
+	steward_store_scripts(module, list_make1(def));
+	return def->did;
 }
 
 /*

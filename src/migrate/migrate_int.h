@@ -40,6 +40,7 @@ typedef struct MigStep
 	char	   *down_sql;
 	char	   *checksum;
 	List	   *requires;		/* char * "module:version" */
+	bool		requires_null;	/* registered with requires NULL */
 	bool		applied;
 	bool		baseline;
 	char	   *applied_checksum;
@@ -97,6 +98,21 @@ typedef struct RunningMigration
 	struct RunningMigration *outer;
 } RunningMigration;
 
+/* A script to register, as register, migrate and register_set take it. */
+typedef struct ScriptDef
+{
+	char	   *version;		/* NULL for a repeatable script until keyed */
+	char	   *up_sql;
+	char	   *down_sql;
+	char	   *description;
+	Datum		requires;		/* text[] */
+	bool		requires_null;
+	bool		repeatable;
+	bool		transactional;	/* as asked; the first-line mark also counts */
+	char	   *checksum;		/* of up_sql, once checked */
+	char		did;			/* stored: 'a'dded, 'r'eplaced, 'u'nchanged */
+} ScriptDef;
+
 /* catalog.c: reads and writes of steward's catalogs, as their owner */
 extern ModuleState *steward_load_module(const char *module);
 extern ModuleState *steward_load_module_header(const char *module);
@@ -104,11 +120,8 @@ extern char *steward_applied_checksum(const char *module, const char *version,
 									  bool *applied);
 extern void steward_define_module_row(const char *module, const char *schema,
 									  const char *description);
-extern char steward_store_script(const char *module, const char *version,
-								 const char *up_sql, const char *down_sql,
-								 const char *description, const char *checksum,
-								 Datum requires, bool requires_null,
-								 bool repeatable, bool transactional);
+extern char steward_store_script(const char *module, ScriptDef *def);
+extern void steward_store_scripts(const char *module, List *defs);
 extern void steward_delete_script(const char *module, const char *version);
 extern void steward_restore_applied_script(const char *module, const char *version);
 extern void steward_record_applied(ModuleState *st, MigStep *step, double ms,
@@ -147,18 +160,6 @@ extern void steward_session_step_begin(const char *module, const char *version);
 extern void steward_session_step_end(void);
 extern void steward_outside_done(const char *module, const char *version);
 
-/* A script to register, as register, migrate and register_set take it. */
-typedef struct ScriptDef
-{
-	char	   *version;		/* NULL for a repeatable script until keyed */
-	char	   *up_sql;
-	char	   *down_sql;
-	char	   *description;
-	Datum		requires;		/* text[] */
-	bool		requires_null;
-	bool		repeatable;
-	bool		transactional;	/* as asked; the first-line mark also counts */
-} ScriptDef;
 
 /* register.c: checks of a script, and storing it */
 extern void steward_check_script(const char *module, const char *version,

@@ -157,47 +157,62 @@ key_script(const char *module, ScriptDef *def)
 }
 
 /*
- * register's work, shared with migrate and register_set: lock, check and
- * store.  Returns what steward_store_script did ('a', 'r' or 'u').  An
- * applied versioned script may not change (checksum); a changed
- * repeatable script simply becomes pending.
+ * Check a keyed script (requires, syntax, the statements its kind of step
+ * may hold) and set its checksum and effective transactional flag.
  */
-char
-steward_register_script(const char *module, ScriptDef *def)
+static void
+check_script_def(const char *module, const char *schema, ScriptDef *def)
 {
-	ModuleState *st;
-	char	   *checksum;
-	char	   *applied_checksum;
-	bool		applied;
-
-	key_script(module, def);
 	if (!def->requires_null)
 		check_requires(DatumGetArrayTypeP(def->requires));
 	def->transactional = def->transactional &&
 		!steward_script_no_transaction(def->up_sql) &&
 		!steward_script_no_transaction(def->down_sql);
-	steward_lock_module(module);
-	st = steward_load_module_header(module);
-	steward_check_script(module, def->version, st->schema, def->up_sql, "up_sql", def->transactional);
+	steward_check_script(module, def->version, schema, def->up_sql, "up_sql", def->transactional);
 	if (def->down_sql != NULL)
-		steward_check_script(module, def->version, st->schema, def->down_sql, "down_sql",
+		steward_check_script(module, def->version, schema, def->down_sql, "down_sql",
 							 def->transactional);
+	def->checksum = steward_script_checksum(def->up_sql, strlen(def->up_sql));
+}
 
-	checksum = steward_script_checksum(def->up_sql, strlen(def->up_sql));
-	applied_checksum = steward_applied_checksum(module, def->version, &applied);
+/*
+ * An applied versioned script may not change (checksum); a changed
+ * repeatable script simply becomes pending.
+ */
+static void
+refuse_changed_applied(ModuleState *st, ScriptDef *def, bool applied,
+					   const char *applied_checksum)
+{
 	if (applied && !def->repeatable && applied_checksum != NULL &&
-		strcmp(applied_checksum, checksum) != 0)
+		strcmp(applied_checksum, def->checksum) != 0)
 	{
 		MigStep		s = {0};
 
 		s.version = def->version;
-		s.checksum = checksum;
-		s.applied_checksum = applied_checksum;
+		s.checksum = def->checksum;
+		s.applied_checksum = (char *) applied_checksum;
 		steward_mismatch_error(st, &s);
 	}
-	return steward_store_script(module, def->version, def->up_sql, def->down_sql,
-								def->description, checksum, def->requires,
-								def->requires_null, def->repeatable, def->transactional);
+}
+
+/*
+ * register's work, shared with migrate: lock, check and store one script.
+ * Returns what steward_store_script did ('a', 'r' or 'u').
+ */
+char
+steward_register_script(const char *module, ScriptDef *def)
+{
+	ModuleState *st;
+	char	   *applied_checksum;
+	bool		applied;
+
+	key_script(module, def);
+	steward_lock_module(module);
+	st = steward_load_module_header(module);
+	check_script_def(module, st->schema, def);
+	applied_checksum = steward_applied_checksum(module, def->version, &applied);
+	refuse_changed_applied(st, def, applied, applied_checksum);
+	return steward_store_script(module, def);
 }
 
 /*
@@ -337,55 +352,122 @@ read_script_set(Jsonb *scripts)
 	return defs;
 }
 
-/*
- * Has an earlier script of the set the same key?
- */
-static void
-refuse_duplicate(const char *module, List *defs, ScriptDef *def)
+/* qsort/bsearch order of ScriptDef and MigStep pointers: by key */
+static int
+def_key_cmp(const void *a, const void *b)
 {
+	return strcmp((*(ScriptDef *const *) a)->version, (*(ScriptDef *const *) b)->version);
+}
+
+static int
+step_key_cmp(const void *a, const void *b)
+{
+	return strcmp((*(MigStep *const *) a)->version, (*(MigStep *const *) b)->version);
+}
+
+/*
+ * The keyed scripts of the set sorted by key, refusing a key given twice.
+ * Sorting keeps a directory of thousands of files from n² comparisons.
+ */
+static ScriptDef **
+sort_refusing_duplicates(const char *module, List *defs)
+{
+	int			n = list_length(defs);
+	ScriptDef **sorted = palloc(sizeof(ScriptDef *) * Max(n, 1));
 	ListCell   *lc;
+	int			i = 0;
 
 	foreach(lc, defs)
-	{
-		ScriptDef  *other = lfirst(lc);
-
-		if (other == def)
-			return;
-		if (strcmp(other->version, def->version) == 0)
+		sorted[i++] = lfirst(lc);
+	qsort(sorted, n, sizeof(ScriptDef *), def_key_cmp);
+	for (i = 1; i < n; i++)
+		if (strcmp(sorted[i - 1]->version, sorted[i]->version) == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNIQUE_VIOLATION),
 					 errmsg("scripts holds %s of module \"%s\" twice",
-							steward_step_name(def->version), module),
+							steward_step_name(sorted[i]->version), module),
 					 errhint("Give each script its own version (each repeatable script its own description).")));
+	return sorted;
+}
+
+/*
+ * The step of a key in steps sorted by step_key_cmp, or NULL.
+ */
+static MigStep *
+lookup_step(MigStep **sorted, int n, const char *version)
+{
+	MigStep		key = {0};
+	MigStep    *keyp = &key;
+	MigStep   **found;
+
+	key.version = (char *) version;
+	found = bsearch(&keyp, sorted, n, sizeof(MigStep *), step_key_cmp);
+	return found ? *found : NULL;
+}
+
+/*
+ * Is the script registered for step s exactly def, so that storing it
+ * would change nothing (what steward_store_scripts' ON CONFLICT ... WHERE
+ * would find)?  Such a script is reported unchanged without a write.
+ */
+static bool
+script_unchanged(MigStep *s, ScriptDef *def)
+{
+	List	   *reqs = NIL;
+
+	if (s == NULL || !s->registered || s->repeatable != def->repeatable ||
+		s->transactional != def->transactional || s->requires_null != def->requires_null ||
+		strcmp(s->up_sql, def->up_sql) != 0 ||
+		(s->down_sql == NULL) != (def->down_sql == NULL) ||
+		(s->down_sql != NULL && strcmp(s->down_sql, def->down_sql) != 0) ||
+		(s->description == NULL) != (def->description == NULL) ||
+		(s->description != NULL && strcmp(s->description, def->description) != 0))
+		return false;
+	if (!def->requires_null)
+	{
+		Datum	   *elems;
+		int			n,
+					i;
+
+		deconstruct_array(DatumGetArrayTypeP(def->requires), TEXTOID, -1, false, TYPALIGN_INT,
+						  &elems, NULL, &n);
+		for (i = 0; i < n; i++)
+			reqs = lappend(reqs, TextDatumGetCString(elems[i]));
+		if (list_length(reqs) != list_length(s->requires))
+			return false;
+		for (i = 0; i < n; i++)
+			if (strcmp(list_nth(reqs, i), list_nth(s->requires, i)) != 0)
+				return false;
 	}
+	return true;
 }
 
 /*
  * Remove the pending scripts that the set does not hold, adding a row for
  * each to the result.  Applied scripts stay (status shows them as applied
- * or, once their script is gone, missing).
+ * or, once their script is gone, missing).  st is the module as it was
+ * before the set was stored.
  */
 static void
-remove_missing_scripts(const char *module, List *defs, Tuplestorestate *ts, TupleDesc td)
+remove_missing_scripts(ModuleState *st, ScriptDef **sorted, int ndefs, Tuplestorestate *ts,
+					   TupleDesc td)
 {
-	ModuleState *st = steward_load_module(module);
 	int			i;
 
 	for (i = 0; i < st->nsteps; i++)
 	{
 		MigStep    *s = st->steps[i];
-		ListCell   *lc;
-		bool		kept = false;
+		ScriptDef	key = {0};
+		ScriptDef  *keyp = &key;
 		Datum		values[2];
 		bool		nulls[2] = {false, false};
 
 		if (!s->registered || s->applied)
 			continue;
-		foreach(lc, defs)
-			kept = kept || strcmp(((ScriptDef *) lfirst(lc))->version, s->version) == 0;
-		if (kept)
+		key.version = s->version;
+		if (bsearch(&keyp, sorted, ndefs, sizeof(ScriptDef *), def_key_cmp) != NULL)
 			continue;
-		steward_delete_script(module, s->version);
+		steward_delete_script(st->module, s->version);
 		values[0] = CStringGetTextDatum(s->version);
 		values[1] = CStringGetTextDatum("removed");
 		tuplestore_putvalues(ts, td, values, nulls);
@@ -404,7 +486,11 @@ steward_register_set(PG_FUNCTION_ARGS)
 	char	   *module = steward_text_arg(fcinfo, 0, "module", false);
 	Jsonb	   *scripts;
 	bool		remove_missing = PG_ARGISNULL(2) || PG_GETARG_BOOL(2);
+	ModuleState *st;
+	MigStep   **steps;
 	List	   *defs;
+	List	   *to_store = NIL;
+	ScriptDef **sorted;
 	ListCell   *lc;
 
 	steward_require_writable("steward.register_set()");
@@ -418,24 +504,43 @@ steward_register_set(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	SPI_connect();
 	steward_lock_module(module);
-	(void) steward_load_module_header(module);
+	st = steward_load_module(module);
+	steps = palloc(sizeof(MigStep *) * Max(st->nsteps, 1));
+	memcpy(steps, st->steps, sizeof(MigStep *) * st->nsteps);
+	qsort(steps, st->nsteps, sizeof(MigStep *), step_key_cmp);
 	defs = read_script_set(scripts);
+	foreach(lc, defs)
+		key_script(module, lfirst(lc));
+	sorted = sort_refusing_duplicates(module, defs);
+
+	/* check every script, then store in one statement those that changed */
 	foreach(lc, defs)
 	{
 		ScriptDef  *def = lfirst(lc);
-		char		did;
+		MigStep    *s = lookup_step(steps, st->nsteps, def->version);
+
+		check_script_def(module, st->schema, def);
+		refuse_changed_applied(st, def, s != NULL && s->applied, s ? s->applied_checksum : NULL);
+		if (script_unchanged(s, def))
+			def->did = 'u';
+		else
+			to_store = lappend(to_store, def);
+	}
+	steward_store_scripts(module, to_store);
+
+	foreach(lc, defs)
+	{
+		ScriptDef  *def = lfirst(lc);
 		Datum		values[2];
 		bool		nulls[2] = {false, false};
 
-		key_script(module, def);
-		refuse_duplicate(module, defs, def);
-		did = steward_register_script(module, def);
 		values[0] = CStringGetTextDatum(def->version);
-		values[1] = CStringGetTextDatum(did == 'a' ? "added" : did == 'r' ? "replaced" : "unchanged");
+		values[1] = CStringGetTextDatum(def->did == 'a' ? "added" :
+										def->did == 'r' ? "replaced" : "unchanged");
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	if (remove_missing)
-		remove_missing_scripts(module, defs, rsinfo->setResult, rsinfo->setDesc);
+		remove_missing_scripts(st, sorted, list_length(defs), rsinfo->setResult, rsinfo->setDesc);
 	SPI_finish();
 	return (Datum) 0;
 }

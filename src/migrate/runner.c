@@ -1292,11 +1292,17 @@ steward_repair(PG_FUNCTION_ARGS)
 				 errdetail("Its applied and registered checksums are both %s.", new_checksum)));
 	else
 	{
-		steward_store_script(module, version, new_sql,
-							 down_sql ? down_sql : (s->registered ? s->down_sql : s->applied_down_sql),
-							 s->registered ? s->description : s->applied_description,
-							 new_checksum, steward_list_to_array(s->requires, TEXTOID),
-							 s->requires == NIL, false, tx);
+		ScriptDef	def = {0};
+
+		def.version = version;
+		def.up_sql = new_sql;
+		def.down_sql = down_sql ? down_sql : (s->registered ? s->down_sql : s->applied_down_sql);
+		def.description = s->registered ? s->description : s->applied_description;
+		def.checksum = new_checksum;
+		def.requires = steward_list_to_array(s->requires, TEXTOID);
+		def.requires_null = s->requires == NIL;
+		def.transactional = tx;
+		steward_store_script(module, &def);
 		steward_record_repair(module, version, new_sql, new_checksum);
 		detail = repair_detail(reason, old_checksum, new_checksum);
 		steward_record_event(module, version, "repair", steward_current_role_name(), detail);

@@ -29,6 +29,36 @@ SELECT * FROM steward.register_set('rs', '[
   {"version": "10", "up_sql": "CREATE TABLE rs_c (id int, x int)", "requires": ["rs:2"]},
   {"kind": "repeatable", "description": "views", "up_sql": "CREATE OR REPLACE VIEW rs_v AS SELECT 1 AS x"}
 ]');
+-- Each field counts (register_set compares in memory and writes only what
+-- changed): requires, description, down_sql, transactional, and back.
+CREATE TEMP TABLE rs_seen AS SELECT version, registered_at FROM steward.migration_scripts WHERE module = 'rs';
+SELECT * FROM steward.register_set('rs', '[
+  {"version": "1", "up_sql": "CREATE TABLE rs_a (id int, k int)", "down_sql": "DROP TABLE rs_a", "requires": []},
+  {"version": "2", "up_sql": "CREATE TABLE rs_b (id int)", "description": "bb"},
+  {"version": "10", "up_sql": "CREATE TABLE rs_c (id int, x int)", "requires": ["rs:1", "rs:2"], "down_sql": "DROP TABLE rs_c"},
+  {"kind": "repeatable", "description": "views", "transactional": false, "up_sql": "CREATE OR REPLACE VIEW rs_v AS SELECT 1 AS x"}
+]', remove_missing => false) ORDER BY 1;
+SELECT version, requires, description, down_sql, transactional FROM steward.migration_scripts
+ WHERE module = 'rs' ORDER BY 1;
+SELECT * FROM steward.register_set('rs', '[
+  {"version": "1", "up_sql": "CREATE TABLE rs_a (id int, k int)", "down_sql": "DROP TABLE rs_a"},
+  {"version": "2", "up_sql": "CREATE TABLE rs_b (id int)", "description": "b"},
+  {"version": "10", "up_sql": "CREATE TABLE rs_c (id int, x int)", "requires": ["rs:2"]},
+  {"kind": "repeatable", "description": "views", "up_sql": "CREATE OR REPLACE VIEW rs_v AS SELECT 1 AS x"}
+]') ORDER BY 1;
+SELECT version, requires, description, down_sql, transactional FROM steward.migration_scripts
+ WHERE module = 'rs' ORDER BY 1;
+-- the same content again: unchanged, nothing written (registered_at of an
+-- unchanged checksum is kept in any case)
+SELECT s.version, s.action, c.registered_at = r.registered_at AS registered_at_kept
+  FROM steward.register_set('rs', '[
+  {"version": "1", "up_sql": "CREATE TABLE rs_a (id int, k int)", "down_sql": "DROP TABLE rs_a"},
+  {"version": "2", "up_sql": "CREATE TABLE rs_b (id int)", "description": "b"},
+  {"version": "10", "up_sql": "CREATE TABLE rs_c (id int, x int)", "requires": ["rs:2"]},
+  {"kind": "repeatable", "description": "views", "up_sql": "CREATE OR REPLACE VIEW rs_v AS SELECT 1 AS x"}
+]') s
+  JOIN steward.migration_scripts c ON c.module = 'rs' AND c.version = s.version
+  JOIN rs_seen r ON r.version = s.version ORDER BY 1;
 SELECT version, description FROM steward.upgrade('rs', '2');
 -- A pending script missing from the set is removed, an applied one stays;
 -- remove_missing => false keeps it.
