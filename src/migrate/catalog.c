@@ -28,6 +28,7 @@
 #include "utils/lsyscache.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
+#include "utils/timestamp.h"
 
 static char *
 getstr(HeapTuple tup, TupleDesc desc, int col)
@@ -160,74 +161,84 @@ steward_define_module_row(const char *module, const char *schema, const char *de
 }
 
 /*
- * Insert or replace registered scripts, all in one statement (register_set
- * stores a whole directory: a statement per script was most of its cost).
- * Sets each def's did: 'a'dded, 'r'eplaced, or 'u'nchanged when the row
- * already held exactly this script (then it is not written, and keeps its
- * registered_at).  def->checksum must be set.  A requires array travels
- * as its text form (arrays of arrays must be rectangular).
+ * Rows for a statement that reads them as unnest($1, ..., $ncols): each
+ * row an array of ncols C strings (NULL for SQL NULL), each column
+ * becoming one text[] parameter.  One statement writes a whole directory
+ * or run where a statement per row was most of the cost.
+ */
+static void
+text_columns(List *rows, int ncols, Oid *types, Datum *values)
+{
+	int			n = list_length(rows);
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+	Datum	   *col = palloc(sizeof(Datum) * Max(n, 1));
+	bool	   *colnulls = palloc(sizeof(bool) * Max(n, 1));
+	int			c;
+
+	for (c = 0; c < ncols; c++)
+	{
+		ListCell   *lc;
+		int			i = 0;
+
+		foreach(lc, rows)
+		{
+			const char *v = ((const char **) lfirst(lc))[c];
+
+			colnulls[i] = v == NULL;
+			col[i++] = v ? CStringGetTextDatum(v) : (Datum) 0;
+		}
+		types[c] = TEXTARRAYOID;
+		values[c] = PointerGetDatum(construct_md_array(col, colnulls, 1, dims, lbs, TEXTOID,
+													   -1, false, TYPALIGN_INT));
+	}
+}
+
+/*
+ * Insert or replace registered scripts, all in one statement.  Sets each
+ * def's did: 'a'dded, 'r'eplaced, or 'u'nchanged when the row already held
+ * exactly this script (then it is not written, and keeps its
+ * registered_at).  def->checksum must be set.
  */
 void
 steward_store_scripts(const char *module, List *defs)
 {
 	StewardCatalogAccess ca;
-	int			n = list_length(defs);
-	Oid			types[9] = {TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
-	TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, BOOLARRAYOID};
-	Datum		values[9];
-	Datum	   *cols[8];
-	bool	   *colnulls[8];
-	int			dims[1] = {n};
-	int			lbs[1] = {1};
+	Oid			types[10];
+	Datum		values[10];
+	List	   *rows = NIL;
 	ListCell   *lc;
 	uint64		j = 0;
-	uint64		returned;
-	int			i = 0;
-	int			c;
 
-	if (n == 0)
+	if (defs == NIL)
 		return;
-	for (c = 0; c < 8; c++)
-	{
-		cols[c] = palloc(sizeof(Datum) * n);
-		colnulls[c] = palloc0(sizeof(bool) * n);
-	}
 	foreach(lc, defs)
 	{
 		ScriptDef  *def = lfirst(lc);
-		const char *text[6] = {def->version, def->up_sql, def->down_sql, def->description,
-		def->checksum, def->repeatable ? "repeatable" : "versioned"};
-		int			t;
+		const char **row = palloc(sizeof(char *) * 10);
 
-		for (t = 0; t < 6; t++)
-		{
-			int			col = t < 5 ? t : 6;
-
-			colnulls[col][i] = text[t] == NULL;
-			cols[col][i] = text[t] ? CStringGetTextDatum(text[t]) : (Datum) 0;
-		}
-		colnulls[5][i] = def->requires_null;
-		cols[5][i] = def->requires_null ? (Datum) 0 :
-			CStringGetTextDatum(OidOutputFunctionCall(F_ARRAY_OUT, def->requires));
-		cols[7][i] = BoolGetDatum(def->transactional);
+		row[0] = module;
+		row[1] = def->version;
+		row[2] = def->up_sql;
+		row[3] = def->down_sql;
+		row[4] = def->description;
+		row[5] = def->checksum;
+		row[6] = def->requires_null ? NULL : OidOutputFunctionCall(F_ARRAY_OUT, def->requires);
+		row[7] = def->repeatable ? "repeatable" : "versioned";
+		row[8] = def->transactional ? "true" : "false";
+		rows = lappend(rows, row);
 		def->did = 'u';
-		i++;
 	}
-	values[0] = CStringGetTextDatum(module);
-	for (c = 0; c < 8; c++)
-		values[c + 1] = PointerGetDatum(construct_md_array(cols[c], colnulls[c], 1, dims, lbs,
-														   c == 7 ? BOOLOID : TEXTOID,
-														   c == 7 ? 1 : -1, c == 7,
-														   c == 7 ? TYPALIGN_CHAR : TYPALIGN_INT));
+	text_columns(rows, 9, types, values);
 	steward_catalog_enter(&ca);
 	steward_exec_cached("INSERT INTO steward.migration_scripts AS s "
 						"(module, version, up_sql, down_sql, description, checksum, requires, "
 						" kind, transactional) "
-						"SELECT $1, r.version, r.up_sql, r.down_sql, r.description, r.checksum, "
-						"  r.requires::text[], r.kind, r.transactional "
-						"FROM unnest($2, $3, $4, $5, $6, $7, $8, $9) WITH ORDINALITY "
-						"  AS r(version, up_sql, down_sql, description, checksum, requires, kind, "
-						"       transactional, ord) "
+						"SELECT r.module, r.version, r.up_sql, r.down_sql, r.description, r.checksum, "
+						"  r.requires::text[], r.kind, r.transactional::boolean "
+						"FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9) WITH ORDINALITY "
+						"  AS r(module, version, up_sql, down_sql, description, checksum, requires, "
+						"       kind, transactional, ord) "
 						"ORDER BY r.ord "
 						"ON CONFLICT (module, version) DO UPDATE SET up_sql = excluded.up_sql, "
 						"  down_sql = excluded.down_sql, description = excluded.description, "
@@ -241,12 +252,11 @@ steward_store_scripts(const char *module, List *defs)
 						"RETURNING s.version, s.xmax = 0",
 						9, types, values, NULL, SPI_OK_INSERT_RETURNING);
 	/* rows come back in the order they were inserted; skipped ones do not */
-	returned = SPI_processed;
 	foreach(lc, defs)
 	{
 		ScriptDef  *def = lfirst(lc);
 
-		if (j < returned &&
+		if (j < SPI_processed &&
 			strcmp(getstr(SPI_tuptable->vals[j], SPI_tuptable->tupdesc, 1), def->version) == 0)
 			def->did = getbool(SPI_tuptable->vals[j++], SPI_tuptable->tupdesc, 2) ? 'a' : 'r';
 	}
@@ -294,6 +304,179 @@ steward_restore_applied_script(const char *module, const char *version)
 }
 
 /*
+ * History rows held back during a run (steward_hold_records): a run of a
+ * hundred one-statement migrations spent a fifth of its time on two
+ * INSERTs per step.  The rows are written together, in step order, when
+ * the run's last step has run, in the same transaction; each event keeps
+ * the time its step ended.  Only execute_plan holds rows, so nothing else
+ * (stamp, repair, deploy's commits between steps) waits for a write.
+ *
+ * A row remembers the subtransaction level it was recorded at: a nested
+ * call inside a migration (a dry run, a run of another module in a
+ * PL/pgSQL block that catches its error) can be rolled back while the
+ * outer run goes on, and then its rows must go too.
+ */
+typedef struct HeldRow
+{
+	int			level;			/* GetCurrentTransactionNestLevel() */
+	const char **cols;
+} HeldRow;
+
+typedef struct HeldRecords
+{
+	MemoryContext cxt;			/* the run's: holds the rows */
+	List	   *applied;		/* rows of steward.migrations, 11 strings */
+	List	   *events;			/* rows of steward.migration_events, 6 */
+} HeldRecords;
+
+static HeldRecords *held = NULL;
+
+/*
+ * Held rows of a subtransaction that aborts are dropped; those of one that
+ * commits belong to its parent from then on.
+ */
+static List *
+held_at_subxact_end(List *rows, bool abort)
+{
+	int			level = GetCurrentTransactionNestLevel();
+	ListCell   *lc;
+
+	foreach(lc, rows)
+	{
+		HeldRow    *r = lfirst(lc);
+
+		if (r->level < level)
+			continue;
+		if (abort)
+			rows = foreach_delete_current(rows, lc);
+		else
+			r->level = level - 1;
+	}
+	return rows;
+}
+
+static void
+held_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+					  SubTransactionId parentSubid, void *arg)
+{
+	if (held == NULL || (event != SUBXACT_EVENT_ABORT_SUB && event != SUBXACT_EVENT_COMMIT_SUB))
+		return;
+	held->applied = held_at_subxact_end(held->applied, event == SUBXACT_EVENT_ABORT_SUB);
+	held->events = held_at_subxact_end(held->events, event == SUBXACT_EVENT_ABORT_SUB);
+}
+
+/* The end of the transaction ends any hold (its run has ended anyway). */
+static void
+held_xact_callback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT ||
+		event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT ||
+		event == XACT_EVENT_PREPARE)
+		held = NULL;
+}
+
+/*
+ * Start holding history rows; false when a run already holds them (a
+ * nested run leaves the writing to the outer one).
+ */
+bool
+steward_hold_records(void)
+{
+	static bool callbacks = false;
+
+	if (held != NULL)
+		return false;
+	if (!callbacks)
+	{
+		RegisterSubXactCallback(held_subxact_callback, NULL);
+		RegisterXactCallback(held_xact_callback, NULL);
+		callbacks = true;
+	}
+	held = MemoryContextAllocZero(CurrentMemoryContext, sizeof(HeldRecords));
+	held->cxt = CurrentMemoryContext;
+	return true;
+}
+
+/*
+ * Add a row of n strings, copied into the held rows' context.
+ */
+static List *
+hold_row(List *rows, const char **cols, int n)
+{
+	MemoryContext oldcxt = MemoryContextSwitchTo(held->cxt);
+	HeldRow    *r = palloc(sizeof(HeldRow));
+	int			i;
+
+	r->level = GetCurrentTransactionNestLevel();
+	r->cols = palloc(sizeof(char *) * n);
+	for (i = 0; i < n; i++)
+		r->cols[i] = cols[i] ? pstrdup(cols[i]) : NULL;
+	rows = lappend(rows, r);
+	MemoryContextSwitchTo(oldcxt);
+	return rows;
+}
+
+/*
+ * The columns of held rows, for text_columns.
+ */
+static List *
+held_cols(List *rows)
+{
+	List	   *cols = NIL;
+	ListCell   *lc;
+
+	foreach(lc, rows)
+		cols = lappend(cols, ((HeldRow *) lfirst(lc))->cols);
+	return cols;
+}
+
+/*
+ * Stop holding; write the held rows unless the run failed (then its
+ * transaction or subtransaction rolls back anyway).
+ */
+void
+steward_release_records(bool write)
+{
+	HeldRecords *h = held;
+	StewardCatalogAccess ca;
+	Oid			types[11];
+	Datum		values[11];
+
+	held = NULL;
+	if (!write || h == NULL)
+		return;
+	if (h->applied != NIL)
+	{
+		text_columns(held_cols(h->applied), 11, types, values);
+		steward_catalog_enter(&ca);
+		steward_exec_cached("INSERT INTO steward.migrations (module, version, description, checksum, "
+							"  up_sql, down_sql, applied_by, duration_ms, rank, baseline, kind) "
+							"SELECT r.module, r.version, r.description, r.checksum, r.up_sql, r.down_sql, "
+							"  r.applied_by::name, r.duration_ms::float8, r.rank::int, r.baseline::bool, r.kind "
+							"FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) WITH ORDINALITY "
+							"  AS r(module, version, description, checksum, up_sql, down_sql, applied_by, "
+							"       duration_ms, rank, baseline, kind, ord) "
+							"ORDER BY r.ord",
+							11, types, values, NULL, SPI_OK_INSERT);
+		steward_catalog_leave(&ca);
+	}
+	if (h->events != NIL)
+	{
+		text_columns(held_cols(h->events), 6, types, values);
+		steward_catalog_enter(&ca);
+		steward_exec_cached("INSERT INTO steward.migration_events (module, version, event, by_user, "
+							"  detail, at) "
+							"SELECT r.module, r.version, r.event, r.by_user::name, r.detail::jsonb, "
+							"  r.at::timestamptz "
+							"FROM unnest($1, $2, $3, $4, $5, $6) WITH ORDINALITY "
+							"  AS r(module, version, event, by_user, detail, at, ord) "
+							"ORDER BY r.ord",
+							6, types, values, NULL, SPI_OK_INSERT);
+		steward_catalog_leave(&ca);
+	}
+}
+
+/*
  * Record an applied (or, with baseline, adopted) migration.  A repeatable
  * script applied again replaces the row of its last application.
  */
@@ -319,10 +502,13 @@ steward_record_applied(ModuleState *st, MigStep *step, double ms, bool baseline,
 	args[10] = step->repeatable ? "repeatable" : "versioned";
 	if (step->repeatable && step->applied)
 		steward_record_reverted(st, step);
-	steward_catalog_exec("INSERT INTO steward.migrations (module, version, description, checksum, "
-						 "  up_sql, down_sql, applied_by, duration_ms, rank, baseline, kind) "
-						 "VALUES ($1, $2, $3, $4, $5, $6, $7::name, $8::float8, $9::int, $10::bool, $11)",
-						 11, args, SPI_OK_INSERT);
+	if (held != NULL)
+		held->applied = hold_row(held->applied, args, 11);
+	else
+		steward_catalog_exec("INSERT INTO steward.migrations (module, version, description, checksum, "
+							 "  up_sql, down_sql, applied_by, duration_ms, rank, baseline, kind) "
+							 "VALUES ($1, $2, $3, $4, $5, $6, $7::name, $8::float8, $9::int, $10::bool, $11)",
+							 11, args, SPI_OK_INSERT);
 	step->applied = true;
 	step->baseline = baseline;
 	step->applied_checksum = step->checksum;
@@ -330,27 +516,51 @@ steward_record_applied(ModuleState *st, MigStep *step, double ms, bool baseline,
 }
 
 /*
- * Remove an applied migration's row (after its down_sql ran, or by stamp).
+ * Remove an applied migration's row (after its down_sql ran, or by stamp);
+ * a row still held is dropped from the held ones.
  */
 void
 steward_record_reverted(ModuleState *st, MigStep *step)
 {
 	const char *args[2] = {st->module, step->version};
+	ListCell   *lc;
 
+	if (held != NULL)
+		foreach(lc, held->applied)
+		{
+			const char **row = ((HeldRow *) lfirst(lc))->cols;
+
+			if (strcmp(row[0], st->module) == 0 && strcmp(row[1], step->version) == 0)
+			{
+				held->applied = foreach_delete_current(held->applied, lc);
+				return;
+			}
+		}
 	steward_catalog_exec("DELETE FROM steward.migrations WHERE module = $1 AND version = $2",
 						 2, args, SPI_OK_DELETE);
-	step->applied = false;
 }
 
 /*
- * Append an event to steward.migration_events; detail is JSON text or NULL.
+ * Append to the migration event log.
  */
 void
 steward_record_event(const char *module, const char *version, const char *event,
 					 const char *by, const char *detail)
 {
-	const char *args[5] = {module, version, event, by, detail};
+	const char *args[6];
 
+	args[0] = module;
+	args[1] = version;
+	args[2] = event;
+	args[3] = by;
+	args[4] = detail;
+	args[5] = NULL;
+	if (held != NULL)
+	{
+		args[5] = timestamptz_to_str(GetCurrentTimestamp());
+		held->events = hold_row(held->events, args, 6);
+		return;
+	}
 	steward_catalog_exec("INSERT INTO steward.migration_events (module, version, event, by_user, detail) "
 						 "VALUES ($1, $2, $3, $4::name, $5::jsonb)",
 						 5, args, SPI_OK_INSERT);

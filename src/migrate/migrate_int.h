@@ -127,6 +127,8 @@ extern void steward_restore_applied_script(const char *module, const char *versi
 extern void steward_record_applied(ModuleState *st, MigStep *step, double ms,
 								   bool baseline, const char *by);
 extern void steward_record_reverted(ModuleState *st, MigStep *step);
+extern bool steward_hold_records(void);
+extern void steward_release_records(bool write);
 extern void steward_record_event(const char *module, const char *version,
 								 const char *event, const char *by, const char *detail);
 extern void steward_record_repair(const char *module, const char *version,

@@ -857,36 +857,51 @@ steward_execute_step(ModuleState *st, PlanStep *p, const char *by, const char *t
 
 /*
  * Execute a plan, appending (version, description, duration_ms) rows to
- * the result tuplestore when one is given.
+ * the result tuplestore when one is given.  The history rows of the steps
+ * are written together after the last one (steward_hold_records).
  */
 static int
 execute_plan(ModuleState *st, List *plan, const char *target, ReturnSetInfo *rsinfo)
 {
 	char	   *by = steward_current_role_name();
 	ListCell   *lc;
+	bool		holding;
 
 	if (plan == NIL)
 		return 0;
 	steward_run_begin();
-	foreach(lc, plan)
+	holding = steward_hold_records();
+	PG_TRY();
 	{
-		PlanStep   *p = lfirst(lc);
-		double		ms = steward_execute_step(st, p, by, target);
-
-		if (rsinfo != NULL)
+		foreach(lc, plan)
 		{
-			Datum		values[3];
-			bool		nulls[3] = {false, false, false};
-			char	   *desc = p->up ? p->mig->description :
-				(p->mig->description ? p->mig->description : p->mig->applied_description);
+			PlanStep   *p = lfirst(lc);
+			double		ms = steward_execute_step(st, p, by, target);
 
-			values[0] = CStringGetTextDatum(p->mig->version);
-			values[1] = desc ? CStringGetTextDatum(desc) : (Datum) 0;
-			nulls[1] = desc == NULL;
-			values[2] = Float8GetDatum(ms);
-			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+			if (rsinfo != NULL)
+			{
+				Datum		values[3];
+				bool		nulls[3] = {false, false, false};
+				char	   *desc = p->up ? p->mig->description :
+					(p->mig->description ? p->mig->description : p->mig->applied_description);
+
+				values[0] = CStringGetTextDatum(p->mig->version);
+				values[1] = desc ? CStringGetTextDatum(desc) : (Datum) 0;
+				nulls[1] = desc == NULL;
+				values[2] = Float8GetDatum(ms);
+				tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+			}
 		}
 	}
+	PG_CATCH();
+	{
+		if (holding)
+			steward_release_records(false);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	if (holding)
+		steward_release_records(true);
 	steward_run_end(st->module, ((PlanStep *) llast(plan))->mig->version);
 	return list_length(plan);
 }

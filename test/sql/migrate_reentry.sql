@@ -64,8 +64,33 @@ SELECT object_identity, module, version FROM steward.ddl_log
  WHERE command_tag = 'CREATE TABLE' AND object_identity IN ('public.re_inner_t', 'public.re_after')
  ORDER BY id;
 
+-- The history rows of a run are written after its last step.  A nested run
+-- that is rolled back while the outer one goes on (its error caught in a
+-- PL/pgSQL block; a dry run) leaves no rows; the outer run's are written.
+SELECT steward.define_module('re_b', 'public');
+SELECT steward.register('re_b', '1', 'CREATE TABLE re_b1 (v text)');
+SELECT steward.register('re_b', '2', 'SELECT 1/0');
+CREATE FUNCTION re_catch() RETURNS text LANGUAGE plpgsql AS $f$
+BEGIN
+	PERFORM steward.upgrade('re_b');
+	RETURN 'applied';
+EXCEPTION WHEN division_by_zero THEN
+	RETURN 'rolled back';
+END
+$f$;
+SELECT steward.register('re', '4', $$SELECT re_catch(); SELECT count(*) FROM steward.dry_run('re_b');
+	SELECT * FROM steward.upgrade('re_inner'); CREATE TABLE re_after4 (v text)$$);
+SELECT steward.register('re_inner', '2', 'CREATE TABLE re_inner2 (v text)');
+SELECT version FROM steward.upgrade('re');
+SELECT module, version, state FROM steward.status() WHERE module IN ('re', 're_b', 're_inner') ORDER BY 1, 2;
+SELECT module, version, event FROM steward.migration_events
+ WHERE module = 're_b' OR (module = 're' AND version = '4') OR (module = 're_inner' AND version = '2')
+ ORDER BY id;
+SELECT to_regclass('re_b1') AS re_b1, to_regclass('re_inner2') AS re_inner2;
+
 DROP FUNCTION re_try(text);
-DROP TABLE re_t, re_inner_t, re_after;
+DROP FUNCTION re_catch();
+DROP TABLE re_t, re_inner_t, re_after, re_after4, re_inner2;
 DELETE FROM steward.migration_events WHERE module LIKE 're%';
 DELETE FROM steward.migrations WHERE module LIKE 're%';
 DELETE FROM steward.migration_scripts WHERE module LIKE 're%';
