@@ -421,12 +421,13 @@ COMMENT ON FUNCTION steward.deparse_object(regclass, oid) IS
 -- OIDs, so that a dump and restore of the same schema gives the same hash.
 -- Defaults, constraints and indexes are compared by their deparsed
 -- definition: dropping a table and creating it again the same way gives
--- the same fingerprints.  Every filter is "oid = ANY (...)", an index scan,
--- so fingerprinting the few objects one migration touched stays cheap
--- however big the database.  Everything deparsed goes through
+-- the same fingerprints.  Written in C (src/drift/fingerprint_rows.c):
+-- each given object is looked up in the catalog caches, so fingerprinting
+-- the few objects one migration touched stays cheap however big the
+-- database, and nothing is planned (a migration run is often a fresh
+-- connection).  Everything deparsed goes through the locking of
 -- steward.deparse_object(), so an object another session drops meanwhile
--- is left out instead of failing the call (the OFFSET 0 keeps it to one
--- call per object).  The settings that change how constants are deparsed
+-- is left out instead of failing the call.  The settings that change how constants are deparsed
 -- (a timestamptz in a CHECK, a date in a partition bound or a default) are
 -- pinned, so that a migration run in one time zone and a check() in
 -- another see the same text.  Objects of extensions, of steward, of
@@ -434,126 +435,15 @@ COMMENT ON FUNCTION steward.deparse_object(regclass, oid) IS
 CREATE FUNCTION steward.fingerprint_rows(rels oid[], cons oid[], trgs oid[], procs oid[], types oid[])
 	RETURNS TABLE (schema_name name, object_type text, object_identity text,
 				   hash text, definition jsonb, objid oid, table_oid oid)
-	LANGUAGE plpgsql STABLE
+	AS 'MODULE_PATHNAME', 'steward_fingerprint_rows'
+	LANGUAGE C STABLE
 	SET search_path = pg_catalog, pg_temp
-	SET plan_cache_mode = force_generic_plan
 	SET TimeZone = 'UTC'
 	SET DateStyle = 'ISO, YMD'
 	SET IntervalStyle = 'postgres'
 	SET extra_float_digits = 1
 	SET bytea_output = 'hex'
-	SET lc_monetary = 'C'
-	AS $$
-BEGIN
-	RETURN QUERY
-	WITH objects AS (
-		SELECT n.nspname, 'pg_class'::regclass AS cls, c.oid,
-			   CASE WHEN c.relkind IN ('i', 'I') THEN x.indrelid ELSE c.oid END AS table_oid,
-			   CASE
-				 WHEN c.relkind IN ('i', 'I') THEN jsonb_build_object('definition', p.parts->>'index')
-				 WHEN c.relkind = 'S' THEN
-					(SELECT jsonb_build_object('type', format_type(q.seqtypid, NULL), 'start', q.seqstart,
-							'increment', q.seqincrement, 'min', q.seqmin, 'max', q.seqmax,
-							'cache', q.seqcache, 'cycle', q.seqcycle)
-					   FROM pg_sequence q WHERE q.seqrelid = c.oid)
-				 ELSE jsonb_strip_nulls(jsonb_build_object(
-					'query', p.parts->>'query',
-					'columns', (SELECT coalesce(jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
-										'name', a.attname, 'type', format_type(a.atttypid, a.atttypmod),
-										'not_null', a.attnotnull,
-										'default', p.parts->'defaults'->>a.attnum::text,
-										'identity', nullif(a.attidentity, ''),
-										'generated', nullif(a.attgenerated, ''),
-										'collation', CASE WHEN a.attcollation <> t.typcollation
-														  THEN co.collname END)) ORDER BY a.attnum), '[]')
-								  FROM pg_attribute a
-								  JOIN pg_type t ON t.oid = a.atttypid
-								  LEFT JOIN pg_collation co ON co.oid = a.attcollation
-								 WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
-					'unlogged', CASE WHEN c.relpersistence = 'u' THEN true END,
-					'row_security', CASE WHEN c.relrowsecurity THEN
-										CASE WHEN c.relforcerowsecurity THEN 'force' ELSE 'on' END END,
-					'partition_key', p.parts->>'partition_key',
-					'partition_of', (SELECT i.inhparent::regclass::text FROM pg_inherits i
-									  WHERE i.inhrelid = c.oid AND c.relispartition),
-					'partition_bound', p.parts->>'partition_bound'))
-			   END AS def
-		  FROM pg_class c
-		  JOIN pg_namespace n ON n.oid = c.relnamespace
-		  LEFT JOIN pg_index x ON x.indexrelid = c.oid,
-			   LATERAL (SELECT steward.deparse_object('pg_class', c.oid) AS parts OFFSET 0) p
-		 WHERE c.oid = ANY ($1) AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'i', 'I', 'f', 'c')
-		   AND p.parts IS NOT NULL
-		UNION ALL
-		SELECT n.nspname, 'pg_constraint'::regclass, k.oid, nullif(k.conrelid, 0),
-			   jsonb_build_object('definition', p.parts->>'definition')
-		  FROM pg_constraint k
-		  JOIN pg_namespace n ON n.oid = k.connamespace,
-			   LATERAL (SELECT steward.deparse_object('pg_constraint', k.oid) AS parts OFFSET 0) p
-		 WHERE k.oid = ANY ($2) AND k.conrelid <> 0
-		   AND k.conparentid = 0	-- per-partition copies of a parent's FK follow the parent
-		   AND k.contype <> 'n'		-- NOT NULL (a constraint from 18 on) is in the column's fingerprint
-		   AND p.parts IS NOT NULL
-		UNION ALL
-		SELECT n.nspname, 'pg_trigger'::regclass, g.oid, g.tgrelid,
-			   jsonb_build_object('definition', p.parts->>'definition')
-		  FROM pg_trigger g
-		  JOIN pg_class c ON c.oid = g.tgrelid
-		  JOIN pg_namespace n ON n.oid = c.relnamespace,
-			   LATERAL (SELECT steward.deparse_object('pg_trigger', g.oid) AS parts OFFSET 0) p
-		 WHERE g.oid = ANY ($3) AND NOT g.tgisinternal AND p.parts IS NOT NULL
-		UNION ALL
-		SELECT n.nspname, 'pg_policy'::regclass, pol.oid, pol.polrelid,
-			   jsonb_build_object('command', pol.polcmd, 'permissive', pol.polpermissive,
-				'roles', (SELECT jsonb_agg(CASE WHEN r = 0 THEN 'public' ELSE pg_get_userbyid(r)::text END
-										   ORDER BY 1) FROM unnest(pol.polroles) AS r),
-				'using', p.parts->'using', 'check', p.parts->'check')
-		  FROM pg_policy pol
-		  JOIN pg_class c ON c.oid = pol.polrelid
-		  JOIN pg_namespace n ON n.oid = c.relnamespace,
-			   LATERAL (SELECT steward.deparse_object('pg_policy', pol.oid) AS parts OFFSET 0) p
-		 WHERE pol.polrelid = ANY ($1) AND p.parts IS NOT NULL
-		UNION ALL
-		SELECT n.nspname, 'pg_rewrite'::regclass, rw.oid, rw.ev_class,
-			   jsonb_build_object('definition', p.parts->>'definition')
-		  FROM pg_rewrite rw
-		  JOIN pg_class c ON c.oid = rw.ev_class
-		  JOIN pg_namespace n ON n.oid = c.relnamespace,
-			   LATERAL (SELECT steward.deparse_object('pg_rewrite', rw.oid) AS parts OFFSET 0) p
-		 WHERE rw.ev_class = ANY ($1) AND rw.rulename <> '_RETURN' AND p.parts IS NOT NULL
-		UNION ALL
-		SELECT n.nspname, 'pg_proc'::regclass, pr.oid, NULL::oid,
-			   jsonb_build_object('definition', p.parts->>'definition')
-		  FROM pg_proc pr
-		  JOIN pg_namespace n ON n.oid = pr.pronamespace,
-			   LATERAL (SELECT steward.deparse_object('pg_proc', pr.oid) AS parts OFFSET 0) p
-		 WHERE pr.oid = ANY ($4) AND pr.prokind IN ('f', 'p', 'w') AND p.parts IS NOT NULL
-		UNION ALL
-		SELECT n.nspname, 'pg_type'::regclass, t.oid, NULL::oid,
-			   jsonb_strip_nulls(jsonb_build_object(
-				'kind', t.typtype,
-				'labels', (SELECT jsonb_agg(e.enumlabel ORDER BY e.enumsortorder)
-							 FROM pg_enum e WHERE e.enumtypid = t.oid),
-				'base', CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) END,
-				'not_null', CASE WHEN t.typtype = 'd' THEN t.typnotnull END,
-				'default', pg_get_expr(t.typdefaultbin, 0),
-				'checks', p.parts->'checks',
-				'subtype', (SELECT format_type(r.rngsubtype, NULL) FROM pg_range r WHERE r.rngtypid = t.oid)))
-		  FROM pg_type t
-		  JOIN pg_namespace n ON n.oid = t.typnamespace,
-			   LATERAL (SELECT steward.deparse_object('pg_type', t.oid) AS parts OFFSET 0) p
-		 WHERE t.oid = ANY ($5) AND t.typtype IN ('e', 'd', 'r') AND p.parts IS NOT NULL)
-	SELECT o.nspname, i.type, i.identity, encode(sha256(convert_to(o.def::text, 'UTF8')), 'hex'),
-		   o.def, o.oid, o.table_oid
-	  FROM objects o, LATERAL pg_identify_object(o.cls, o.oid, 0) i
-	 WHERE o.nspname NOT IN ('steward', 'pg_toast') AND o.nspname !~ '^pg_(toast_)?temp_'
-	   AND i.identity IS NOT NULL
-	   AND NOT EXISTS (SELECT 1 FROM pg_depend d
-						WHERE d.deptype = 'e'
-						  AND ((d.classid = o.cls AND d.objid = o.oid)
-							   OR (d.classid = 'pg_class'::regclass AND d.objid = o.table_oid)));
-END
-$$;
+	SET lc_monetary = 'C';
 COMMENT ON FUNCTION steward.fingerprint_rows(oid[], oid[], oid[], oid[], oid[]) IS
 	'Fingerprints of the given relations (with their policies and rules), constraints, triggers, functions and types';
 

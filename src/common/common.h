@@ -139,6 +139,7 @@ extern void steward_run_own_ddl(const char *sql);
 extern void steward_run_ddl_as_caller(const char *sql);
 extern bool steward_running_own_ddl(void);
 extern bool steward_skipped_schema(const char *schema_name);
+extern uint64 steward_ddl_event_serial(void);
 
 /*
  * Names in the user's statement, resolved as the statement resolves them

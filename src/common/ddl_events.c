@@ -33,9 +33,12 @@
 
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/objectaddress.h"
+#include "executor/executor.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
@@ -386,21 +389,43 @@ fetched_citus_own(uint64 i, DdlObject *o, bool dropped)
 }
 
 /*
- * Run the query (ddl commands or dropped objects) and turn its rows into
- * DdlObjects.  Column order: classid, objid, objsubid, command_tag,
- * object_type, schema_name, object_identity, in_extension (and for dropped
- * objects the second address name).  Policies, rules and triggers have no
- * schema of their own: they get their table's.  Objects in temporary and
- * TOAST schemas are left out, and so are Citus's own where Citus is.
+ * Keep an object unless it is in a temporary or TOAST schema, or (where
+ * Citus is) Citus's own; row is its row in SPI_tuptable for a dropped one.
  */
 static List *
-fetch_objects(const char *sql)
+keep_object(List *objs, DdlObject *o, bool citus, bool dropped, uint64 row)
+{
+	if (steward_skipped_schema(o->schema_name) ||
+		(citus && fetched_citus_own(row, o, dropped)))
+		return objs;
+	return lappend(objs, o);
+}
+
+static const char *const dropped_objects_sql =
+"SELECT classid, objid, objsubid, NULL::text, object_type, "
+"  coalesce(schema_name, CASE WHEN object_type IN ('policy', 'rule', 'trigger') "
+"    THEN address_names[1] END), "
+"  object_identity, false, "
+"  coalesce(address_names[2], CASE WHEN object_type = 'type' "
+"    THEN (pg_catalog.parse_ident(address_names[1], false))[2] END) "
+"FROM pg_catalog.pg_event_trigger_dropped_objects() "
+"WHERE NOT is_temporary";
+
+/*
+ * The objects a command dropped (sql_drop), from
+ * pg_event_trigger_dropped_objects(), as DdlObjects.  Column order:
+ * classid, objid, objsubid, command_tag, object_type, schema_name,
+ * object_identity, in_extension, the second address name.  Policies,
+ * rules and triggers have no schema of their own: they get their table's.
+ */
+static List *
+fetch_dropped_objects(void)
 {
 	List	   *objs = NIL;
 	uint64		i;
 	bool		citus = steward_citus_present();
 
-	steward_exec_cached(sql, 0, NULL, NULL, NULL, SPI_OK_SELECT);
+	steward_exec_cached(dropped_objects_sql, 0, NULL, NULL, NULL, SPI_OK_SELECT);
 	for (i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[i];
@@ -415,19 +440,99 @@ fetch_objects(const char *sql)
 		o->object_type = SPI_getvalue(tup, desc, 5);
 		o->schema_name = SPI_getvalue(tup, desc, 6);
 		o->object_identity = SPI_getvalue(tup, desc, 7);
-		o->in_extension = DatumGetBool(SPI_getbinval(tup, desc, 8, &isnull)) && !isnull;
-		if (!steward_skipped_schema(o->schema_name) &&
-			!(citus && fetched_citus_own(i, o, desc->natts > 8)))
-			objs = lappend(objs, o);
+		o->in_extension = false;
+		objs = keep_object(objs, o, citus, true, i);
 	}
 	return objs;
+}
+
+/*
+ * The objects a command created or altered (ddl_command_end), as
+ * DdlObjects: pg_event_trigger_ddl_commands() called directly rather than
+ * through a query, since this runs for every DDL command (a query was a
+ * tenth of the cost of a CREATE TABLE in a migration).  A policy, rule or
+ * trigger gets the schema of its table, the first of its address names.
+ */
+static List *
+fetch_ddl_commands(void)
+{
+	List	   *objs = NIL;
+	bool		citus = steward_citus_present();
+	FmgrInfo	flinfo;
+	ReturnSetInfo rsinfo = {0};
+	TupleTableSlot *slot;
+
+	LOCAL_FCINFO(fcinfo, 0);
+
+	fmgr_info(F_PG_EVENT_TRIGGER_DDL_COMMANDS, &flinfo);
+	rsinfo.type = T_ReturnSetInfo;
+	rsinfo.econtext = CreateStandaloneExprContext();
+	rsinfo.allowedModes = SFRM_Materialize;
+	rsinfo.returnMode = SFRM_Materialize;
+	InitFunctionCallInfoData(*fcinfo, &flinfo, 0, InvalidOid, NULL, (Node *) &rsinfo);
+	(void) FunctionCallInvoke(fcinfo);
+	if (rsinfo.setResult == NULL)
+	{
+		FreeExprContext(rsinfo.econtext, true);
+		return NIL;
+	}
+	slot = MakeSingleTupleTableSlot(rsinfo.setDesc, &TTSOpsMinimalTuple);
+	while (tuplestore_gettupleslot(rsinfo.setResult, true, false, slot))
+	{
+		DdlObject  *o = palloc0(sizeof(DdlObject));
+		bool		isnull;
+		Datum		d;
+
+		slot_getallattrs(slot);
+		o->classid = DatumGetObjectId(slot->tts_values[0]);
+		o->objid = DatumGetObjectId(slot->tts_values[1]);
+		o->objsubid = DatumGetInt32(slot->tts_values[2]);
+		o->command_tag = slot->tts_isnull[3] ? NULL : TextDatumGetCString(slot->tts_values[3]);
+		o->object_type = slot->tts_isnull[4] ? NULL : TextDatumGetCString(slot->tts_values[4]);
+		o->schema_name = slot->tts_isnull[5] ? NULL : TextDatumGetCString(slot->tts_values[5]);
+		o->object_identity = slot->tts_isnull[6] ? NULL : TextDatumGetCString(slot->tts_values[6]);
+		d = slot_getattr(slot, 8, &isnull);
+		o->in_extension = !isnull && DatumGetBool(d);
+		if (o->schema_name == NULL && o->object_type != NULL &&
+			(strcmp(o->object_type, "policy") == 0 || strcmp(o->object_type, "rule") == 0 ||
+			 strcmp(o->object_type, "trigger") == 0))
+		{
+			ObjectAddress addr = {o->classid, o->objid, o->objsubid};
+			List	   *names = NIL;
+			List	   *args = NIL;
+
+			(void) getObjectIdentityParts(&addr, &names, &args, true);
+			if (names != NIL)
+				o->schema_name = linitial(names);
+		}
+		objs = keep_object(objs, o, citus, false, 0);
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	tuplestore_end(rsinfo.setResult);
+	FreeExprContext(rsinfo.econtext, true);
+	return objs;
+}
+
+/* The number of the event being dispatched (0: none); see below. */
+static uint64 current_serial = 0;
+
+/*
+ * A number that identifies the event being dispatched, 0 outside one: a
+ * listener may keep what it read of steward's catalogs under it (the
+ * listeners of one event change none of what another reads, such as
+ * schema policies), so that the listeners of one event read it once.
+ */
+uint64
+steward_ddl_event_serial(void)
+{
+	return current_serial;
 }
 
 /*
  * The listener loop of dispatch(), with SPI connected around it.
  */
 static void
-call_listeners(StewardDdlEvent event, EventTriggerData *trig, const char *refetch_sql)
+call_listeners(StewardDdlEvent event, EventTriggerData *trig, List *(*fetch) (void))
 {
 	List	   *objs = NIL;
 	int			i;
@@ -435,14 +540,14 @@ call_listeners(StewardDdlEvent event, EventTriggerData *trig, const char *refetc
 	if (nlisteners[event] == 0)
 		return;
 	SPI_connect();
-	if (refetch_sql != NULL)
-		objs = fetch_objects(refetch_sql);
+	if (fetch != NULL)
+		objs = fetch();
 	for (i = 0; i < nlisteners[event]; i++)
 	{
-		if (refetch_sql != NULL && objs == NIL)
+		if (fetch != NULL && objs == NIL)
 			break;
-		if (listeners[event][i].fn(trig, objs) && refetch_sql != NULL)
-			objs = fetch_objects(refetch_sql);
+		if (listeners[event][i].fn(trig, objs) && fetch != NULL)
+			objs = fetch();
 	}
 	SPI_finish();
 }
@@ -451,14 +556,16 @@ call_listeners(StewardDdlEvent event, EventTriggerData *trig, const char *refetc
  * Call the event's listeners in order, as the catalog owner with a pinned
  * search_path, after recording the statement's own role and search path
  * (see the file header).  When a listener says it changed the objects,
- * read them again (with refetch_sql) for the listeners after it.  Nothing
+ * read them again (with fetch) for the listeners after it.  Nothing
  * is called when the command touched no object we track (except at
  * ddl_command_start, which has none to report).  ddl_command_start opens
  * the command's frame and ddl_command_end closes it.
  */
 static void
-dispatch(StewardDdlEvent event, EventTriggerData *trig, const char *refetch_sql)
+dispatch(StewardDdlEvent event, EventTriggerData *trig, List *(*fetch) (void))
 {
+	static uint64 serials = 0;
+	uint64		save_serial = current_serial;
 	CallerContext me;
 	CallerContext *save_caller = caller;
 	StewardCatalogAccess ca;
@@ -473,14 +580,16 @@ dispatch(StewardDdlEvent event, EventTriggerData *trig, const char *refetch_sql)
 		frame_push(trig->parsetree);
 	framed = frame_find(trig->parsetree);
 	caller = &me;
+	current_serial = ++serials;
 	steward_catalog_enter(&ca);
 	PG_TRY();
 	{
-		call_listeners(event, trig, refetch_sql);
+		call_listeners(event, trig, fetch);
 	}
 	PG_FINALLY();
 	{
 		caller = save_caller;
+		current_serial = save_serial;
 	}
 	PG_END_TRY();
 	steward_catalog_leave(&ca);
@@ -500,13 +609,6 @@ steward_on_ddl_command_start(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
-static const char *const ddl_commands_sql =
-"SELECT classid, objid, objsubid, command_tag, object_type, "
-"  coalesce(schema_name, CASE WHEN object_type IN ('policy', 'rule', 'trigger') "
-"    THEN (pg_catalog.pg_identify_object_as_address(classid, objid, objsubid))"
-"         .object_names[1] END), "
-"  object_identity, in_extension "
-"FROM pg_catalog.pg_event_trigger_ddl_commands()";
 
 /*
  * steward.on_ddl_command_end(): objects created or altered by a command.
@@ -515,19 +617,10 @@ Datum
 steward_on_ddl_command_end(PG_FUNCTION_ARGS)
 {
 	if (event_wanted(fcinfo, "steward.on_ddl_command_end()"))
-		dispatch(STEWARD_DDL_END, (EventTriggerData *) fcinfo->context, ddl_commands_sql);
+		dispatch(STEWARD_DDL_END, (EventTriggerData *) fcinfo->context, fetch_ddl_commands);
 	PG_RETURN_VOID();
 }
 
-static const char *const dropped_objects_sql =
-"SELECT classid, objid, objsubid, NULL::text, object_type, "
-"  coalesce(schema_name, CASE WHEN object_type IN ('policy', 'rule', 'trigger') "
-"    THEN address_names[1] END), "
-"  object_identity, false, "
-"  coalesce(address_names[2], CASE WHEN object_type = 'type' "
-"    THEN (pg_catalog.parse_ident(address_names[1], false))[2] END) "
-"FROM pg_catalog.pg_event_trigger_dropped_objects() "
-"WHERE NOT is_temporary";
 
 /*
  * steward.on_sql_drop(): every object a command dropped, cascades included.
@@ -536,6 +629,6 @@ Datum
 steward_on_sql_drop(PG_FUNCTION_ARGS)
 {
 	if (event_wanted(fcinfo, "steward.on_sql_drop()"))
-		dispatch(STEWARD_DDL_DROP, (EventTriggerData *) fcinfo->context, dropped_objects_sql);
+		dispatch(STEWARD_DDL_DROP, (EventTriggerData *) fcinfo->context, fetch_dropped_objects);
 	PG_RETURN_VOID();
 }

@@ -115,12 +115,40 @@ text_array_to_list(Datum array)
 	return result;
 }
 
+static StewardPolicy *read_policy(Oid nspoid);
+
 /*
  * The policy of a schema, or NULL when the schema is not managed or its
- * mode is off.  Needs SPI.
+ * mode is off.  Needs SPI.  Within one DDL event the answer is kept (in
+ * the event's SPI memory, which outlives the event's listeners).
  */
 StewardPolicy *
 steward_policy_for(Oid nspoid)
+{
+	static uint64 cached_serial = 0;
+	static Oid	cached_nsp = InvalidOid;
+	static StewardPolicy *cached = NULL;
+	uint64		serial = steward_ddl_event_serial();
+	StewardPolicy *found;
+
+	/* the listeners of one DDL event (up to four) read a schema's policy once */
+	if (serial != 0 && serial == cached_serial && nspoid == cached_nsp)
+		return cached;
+	found = read_policy(nspoid);
+	if (serial != 0)
+	{
+		cached_serial = serial;
+		cached_nsp = nspoid;
+		cached = found;
+	}
+	return found;
+}
+
+/*
+ * steward_policy_for's read of steward.schema_policies.
+ */
+static StewardPolicy *
+read_policy(Oid nspoid)
 {
 	char	   *schema = get_namespace_name(nspoid);
 	Oid			types[1] = {NAMEOID};

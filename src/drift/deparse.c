@@ -45,6 +45,7 @@
 #include "utils/fmgroids.h"
 #include "utils/fmgrprotos.h"
 #include "utils/json.h"
+#include "utils/jsonb.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
@@ -84,8 +85,8 @@ call_deparser(PGFunction fn, int nargs, Datum arg0, Datum arg1)
  * Start the member "key" of a JSON object being built in buf, with the
  * comma when it is not the first member; the caller appends the value.
  */
-static void
-json_key(StringInfo buf, const char *key)
+void
+steward_json_key(StringInfo buf, const char *key)
 {
 	if (buf->data[buf->len - 1] != '{')
 		appendStringInfoString(buf, ", ");
@@ -97,10 +98,10 @@ json_key(StringInfo buf, const char *key)
  * Append "key": value to a JSON object being built in buf; value NULL is
  * JSON null.
  */
-static void
-json_member(StringInfo buf, const char *key, const char *value)
+void
+steward_json_member(StringInfo buf, const char *key, const char *value)
 {
-	json_key(buf, key);
+	steward_json_key(buf, key);
 	if (value != NULL)
 		escape_json(buf, value);
 	else
@@ -217,14 +218,14 @@ relation_defaults(StringInfo buf, Oid relid)
 		snprintf(attnum, sizeof(attnum), "%d", ((Form_pg_attrdef) GETSTRUCT(tup))->adnum);
 		if (defaults.len == 0)
 			appendStringInfoChar(&defaults, '{');
-		json_member(&defaults, attnum,
-					call_deparser(pg_get_expr, 2, bin, ObjectIdGetDatum(relid)));
+		steward_json_member(&defaults, attnum,
+							call_deparser(pg_get_expr, 2, bin, ObjectIdGetDatum(relid)));
 	}
 	systable_endscan(scan);
 	table_close(attrdef, AccessShareLock);
 	if (defaults.len > 0)
 		appendStringInfoChar(&defaults, '}');
-	json_key(buf, "defaults");
+	steward_json_key(buf, "defaults");
 	appendStringInfoString(buf, defaults.len > 0 ? defaults.data : "null");
 }
 
@@ -244,15 +245,15 @@ relation_parts(StringInfo buf, Oid relid, HeapTuple tup, TupleDesc desc)
 
 	if (relkind == RELKIND_INDEX || relkind == RELKIND_PARTITIONED_INDEX)
 	{
-		json_member(buf, "index", call_deparser(pg_get_indexdef, 1, rel, 0));
+		steward_json_member(buf, "index", call_deparser(pg_get_indexdef, 1, rel, 0));
 		return;
 	}
 	if (relkind == RELKIND_VIEW || relkind == RELKIND_MATVIEW)
-		json_member(buf, "query", call_deparser(pg_get_viewdef, 1, rel, 0));
+		steward_json_member(buf, "query", call_deparser(pg_get_viewdef, 1, rel, 0));
 	if (relkind == RELKIND_PARTITIONED_TABLE)
-		json_member(buf, "partition_key", call_deparser(pg_get_partkeydef, 1, rel, 0));
+		steward_json_member(buf, "partition_key", call_deparser(pg_get_partkeydef, 1, rel, 0));
 	if (!isnull)
-		json_member(buf, "partition_bound", call_deparser(pg_get_expr, 2, bound, rel));
+		steward_json_member(buf, "partition_bound", call_deparser(pg_get_expr, 2, bound, rel));
 	relation_defaults(buf, relid);
 }
 
@@ -267,9 +268,9 @@ policy_parts(StringInfo buf, HeapTuple tup, TupleDesc desc)
 	bool		isnull;
 	Datum		qual = heap_getattr(tup, Anum_pg_policy_polqual, desc, &isnull);
 
-	json_member(buf, "using", isnull ? NULL : call_deparser(pg_get_expr, 2, qual, rel));
+	steward_json_member(buf, "using", isnull ? NULL : call_deparser(pg_get_expr, 2, qual, rel));
 	qual = heap_getattr(tup, Anum_pg_policy_polwithcheck, desc, &isnull);
-	json_member(buf, "check", isnull ? NULL : call_deparser(pg_get_expr, 2, qual, rel));
+	steward_json_member(buf, "check", isnull ? NULL : call_deparser(pg_get_expr, 2, qual, rel));
 }
 
 /* One check of a domain: its name and its "name: CHECK (...)" text. */
@@ -321,7 +322,7 @@ type_parts(StringInfo buf, Oid typid)
 	systable_endscan(scan);
 	table_close(con, AccessShareLock);
 	list_sort(checks, compare_checks);
-	json_key(buf, "checks");
+	steward_json_key(buf, "checks");
 	appendStringInfoString(buf, checks == NIL ? "null" : "[");
 	foreach(lc, checks)
 	{
@@ -348,16 +349,16 @@ object_parts(StringInfo buf, Oid classid, Oid objid, HeapTuple tup, TupleDesc de
 			relation_parts(buf, objid, tup, desc);
 			break;
 		case ConstraintRelationId:
-			json_member(buf, "definition", call_deparser(pg_get_constraintdef, 1, obj, 0));
+			steward_json_member(buf, "definition", call_deparser(pg_get_constraintdef, 1, obj, 0));
 			break;
 		case TriggerRelationId:
-			json_member(buf, "definition", call_deparser(pg_get_triggerdef, 1, obj, 0));
+			steward_json_member(buf, "definition", call_deparser(pg_get_triggerdef, 1, obj, 0));
 			break;
 		case RewriteRelationId:
-			json_member(buf, "definition", call_deparser(pg_get_ruledef, 1, obj, 0));
+			steward_json_member(buf, "definition", call_deparser(pg_get_ruledef, 1, obj, 0));
 			break;
 		case ProcedureRelationId:
-			json_member(buf, "definition", call_deparser(pg_get_functiondef, 1, obj, 0));
+			steward_json_member(buf, "definition", call_deparser(pg_get_functiondef, 1, obj, 0));
 			break;
 		case PolicyRelationId:
 			policy_parts(buf, tup, desc);
@@ -370,20 +371,56 @@ object_parts(StringInfo buf, Oid classid, Oid objid, HeapTuple tup, TupleDesc de
 }
 
 /*
- * steward.deparse_object(classid regclass, objid oid) RETURNS jsonb: the
- * deparsed parts of a relation, constraint, trigger, rule, policy,
+ * The deparsed parts of a relation, constraint, trigger, rule, policy,
  * function or type for its fingerprint, or NULL when the object does not
  * exist once DDL in progress on it has finished (see the file header).
+ */
+Jsonb *
+steward_deparse_parts(Oid classid, Oid objid)
+{
+	HeapTuple	tup;
+	TupleDesc	desc;
+	DeparseLock l;
+	StringInfoData buf;
+
+	tup = fetch_object(classid, objid, NULL);
+	if (tup == NULL)
+		return NULL;
+	l = lock_target(classid, objid, tup);
+	deparse_lock(l);
+	tup = fetch_object(classid, objid, &desc);
+	if (tup == NULL)
+	{
+		deparse_unlock(l);
+		return NULL;
+	}
+	initStringInfo(&buf);
+	PushActiveSnapshot(GetLatestSnapshot());
+	object_parts(&buf, classid, objid, tup, desc);
+	PopActiveSnapshot();
+	deparse_unlock(l);
+	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
+}
+
+/*
+ * An object's catalog row as the catalogs are now (a copy), or NULL.
+ */
+HeapTuple
+steward_catalog_row(Oid classid, Oid objid)
+{
+	return fetch_object(classid, objid, NULL);
+}
+
+/*
+ * steward.deparse_object(classid regclass, objid oid) RETURNS jsonb:
+ * steward_deparse_parts for SQL.
  */
 Datum
 steward_deparse_object(PG_FUNCTION_ARGS)
 {
 	Oid			classid = PG_GETARG_OID(0);
 	Oid			objid = PG_GETARG_OID(1);
-	HeapTuple	tup;
-	TupleDesc	desc;
-	DeparseLock l;
-	StringInfoData buf;
+	Jsonb	   *parts;
 
 	if (classid != RelationRelationId && classid != ConstraintRelationId &&
 		classid != TriggerRelationId && classid != RewriteRelationId &&
@@ -393,21 +430,8 @@ steward_deparse_object(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("cannot deparse objects of catalog %u", classid),
 				 errhint("Pass pg_class, pg_constraint, pg_trigger, pg_rewrite, pg_policy, pg_proc or pg_type.")));
-	tup = fetch_object(classid, objid, NULL);
-	if (tup == NULL)
+	parts = steward_deparse_parts(classid, objid);
+	if (parts == NULL)
 		PG_RETURN_NULL();
-	l = lock_target(classid, objid, tup);
-	deparse_lock(l);
-	tup = fetch_object(classid, objid, &desc);
-	if (tup == NULL)
-	{
-		deparse_unlock(l);
-		PG_RETURN_NULL();
-	}
-	initStringInfo(&buf);
-	PushActiveSnapshot(GetLatestSnapshot());
-	object_parts(&buf, classid, objid, tup, desc);
-	PopActiveSnapshot();
-	deparse_unlock(l);
-	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
+	PG_RETURN_JSONB_P(parts);
 }

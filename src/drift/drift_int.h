@@ -10,6 +10,8 @@
 
 #include "common/common.h"
 #include "drift/drift.h"
+#include "lib/stringinfo.h"
+#include "utils/jsonb.h"
 #include "utils/relcache.h"
 
 /* capture.c */
@@ -50,6 +52,12 @@ extern RewriteRisk *steward_judge_attach(Relation parent, Relation attachrel, Re
 extern int64 steward_table_bytes(Relation rel);
 
 /* fingerprint.c */
+/* deparse.c: the deparsed parts of an object, JSON helpers */
+extern Jsonb *steward_deparse_parts(Oid classid, Oid objid);
+extern HeapTuple steward_catalog_row(Oid classid, Oid objid);
+extern void steward_json_key(StringInfo buf, const char *key);
+extern void steward_json_member(StringInfo buf, const char *key, const char *value);
+
 extern void steward_fingerprint_begin(void);
 extern bool steward_fingerprint_on_end(EventTriggerData *trig, List *objs);
 extern bool steward_fingerprint_on_drop(EventTriggerData *trig, List *objs);

@@ -525,17 +525,16 @@ steward_record_reverted(ModuleState *st, MigStep *step)
 	const char *args[2] = {st->module, step->version};
 	ListCell   *lc;
 
-	if (held != NULL)
-		foreach(lc, held->applied)
-		{
-			const char **row = ((HeldRow *) lfirst(lc))->cols;
+	foreach(lc, held != NULL ? held->applied : NIL)
+	{
+		const char **row = ((HeldRow *) lfirst(lc))->cols;
 
-			if (strcmp(row[0], st->module) == 0 && strcmp(row[1], step->version) == 0)
-			{
-				held->applied = foreach_delete_current(held->applied, lc);
-				return;
-			}
+		if (strcmp(row[0], st->module) == 0 && strcmp(row[1], step->version) == 0)
+		{
+			held->applied = foreach_delete_current(held->applied, lc);
+			return;
 		}
+	}
 	steward_catalog_exec("DELETE FROM steward.migrations WHERE module = $1 AND version = $2",
 						 2, args, SPI_OK_DELETE);
 }
