@@ -45,8 +45,9 @@
  *   in this database (CREATE EXTENSION citus).  This catches Citus working
  *   in a user's own session: on the coordinator's copies of reference
  *   tables (local execution), and converting a table.  Only these
- *   relations are skipped for everyone: a user's own tables, the shell
- *   copies of distributed tables on the workers included, are judged.
+ *   relations are skipped in every session: a user's own tables, the
+ *   workers' copies of distributed tables included, are judged unless a
+ *   superuser's Citus session (above) changes them.
  *
  * Columns of Citus's catalogs are found by name, not position.
  *
