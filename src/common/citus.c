@@ -18,20 +18,36 @@
  * one build of pg_steward works with any Citus version, or none):
  *
  * - a Citus-internal backend: a session Citus opened from another node to
- *   replay DDL or run a shard's part of a query.  Citus marks those by their
- *   application_name ("citus_internal gpid=", "citus_rebalancer gpid=",
- *   "citus_shard_..."), the same test Citus itself makes; it counts only
- *   when Citus is loaded in this server (its citus.version setting exists);
- * - Citus's own relations, by their names: a shard, <table>_<shard id>
- *   (or, for a long name, <start of table>_<hash>_<shard id>) where
- *   Citus's catalog pg_catalog.pg_dist_shard says that shard belongs to a
- *   table of that name in the same schema; and the new table a table
- *   conversion (alter_distributed_table, undistribute_table) builds,
+ *   replay DDL or run a shard's part of a query.  Citus marks those only by
+ *   their application_name ("citus_internal gpid=", "citus_rebalancer
+ *   gpid=", "citus_shard_..."), which any client may set, so steward takes
+ *   the name for Citus only when the session's user is a superuser (and
+ *   Citus is loaded in this server: its citus.version setting exists).
+ *   Citus opens its own connections (metadata sync, objects a table depends
+ *   on, shard moves) as the owner of the citus extension, which Citus
+ *   requires to be a superuser, and replays a superuser's DDL as that
+ *   superuser; a superuser could turn steward's event triggers off anyway,
+ *   so trusting the name there gives nothing away.  Citus replays any other
+ *   role's DDL as that role, which steward cannot tell from the role
+ *   connecting itself with Citus's name (Citus has no other mark, and
+ *   checks only that the role may do what it asks): such a session is
+ *   judged like any other, by the guard, the DDL log, conventions and
+ *   injection of this node's schema policies -- so a policy on a worker
+ *   applies to what Citus replays there for a non-superuser (README,
+ *   "Replicas and Citus": keep policies on the coordinator);
+ * - Citus's own relations, by their names, in any session: a shard,
+ *   <table>_<shard id> (or, for a long name, <start of table>_<hash>_<shard
+ *   id>) where Citus's catalog pg_catalog.pg_dist_shard says that shard
+ *   belongs to a table of that name in the same schema; and the new table a
+ *   table conversion (alter_distributed_table, undistribute_table) builds,
  *   <table>_<hash of the name>.  The catalog is read with a plain catalog
  *   scan, and only when the name ends in _<digits> and the catalog exists
  *   in this database (CREATE EXTENSION citus).  This catches Citus working
  *   in a user's own session: on the coordinator's copies of reference
- *   tables (local execution), and converting a table.
+ *   tables (local execution), and converting a table.  Only these
+ *   relations are skipped in every session: a user's own tables, the
+ *   workers' copies of distributed tables included, are judged unless a
+ *   superuser's Citus session (above) changes them.
  *
  * Columns of Citus's catalogs are found by name, not position.
  *
@@ -58,6 +74,7 @@
 #include "common/hashfn.h"
 #include "fmgr.h"
 #include "catalog/pg_type.h"
+#include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "nodes/value.h"
 #include "parser/parse_func.h"
@@ -75,9 +92,13 @@ static const char *const citus_internal_prefixes[] = {
 };
 
 /*
- * Is this a session Citus opened (see the file header)?  A user could set
- * such an application_name too; that only makes steward treat their DDL as
- * Citus's replay, as Citus itself then does.
+ * Is this a session whose DDL steward leaves to Citus: one carrying the
+ * application_name of a session Citus opened from another node, whose
+ * session user is a superuser (see the file header)?  The name alone
+ * proves nothing -- any client may set it -- so for any other role the
+ * answer is no and the session's DDL is judged like any other.  The
+ * session user, not the current one: a SECURITY DEFINER function or SET
+ * ROLE does not make a non-superuser's session Citus's.
  */
 bool
 steward_citus_internal_backend(void)
@@ -90,7 +111,7 @@ steward_citus_internal_backend(void)
 	for (i = 0; i < lengthof(citus_internal_prefixes); i++)
 		if (strncmp(application_name, citus_internal_prefixes[i],
 					strlen(citus_internal_prefixes[i])) == 0)
-			return true;
+			return superuser_arg(GetSessionUserId());
 	return false;
 }
 

@@ -351,10 +351,12 @@ steward_skipped_schema(const char *schema_name)
 
 /*
  * Refuse a direct call, and say whether the event should be handled: not
- * when pg_steward issued the DDL itself, not when Citus replays DDL on
- * this node or runs it on a shard or a table it converts (citus.c: the
- * coordinator judged the user's statement already), and not when its catalogs are gone (the
- * event that drops the extension itself).
+ * when pg_steward issued the DDL itself; not in a session of Citus's that
+ * a superuser runs (Citus's own connections between nodes, a superuser's
+ * DDL replayed: the coordinator judged it already), nor for a statement on
+ * a shard or a table Citus converts (citus.c: a non-superuser's session
+ * is judged whatever its application_name says); and not when the
+ * catalogs are gone (the event that drops the extension itself).
  */
 static bool
 event_wanted(FunctionCallInfo fcinfo, const char *fname)

@@ -397,9 +397,10 @@ inject_before_create(CreateStmt *stmt)
 
 /*
  * Inject into every CREATE TABLE before it runs (see the file header), but
- * not into the shards and worker copies Citus creates of a distributed
- * table (common/citus.c): they get the coordinator's table's columns.  A
- * statement from a cached plan is read-only: it is copied first.
+ * not into the shards Citus creates of a distributed table, nor into what
+ * Citus replays in a superuser's session, the workers' copies of a table
+ * included (common/citus.c): they get the coordinator's table's columns.
+ * A statement from a cached plan is read-only: it is copied first.
  */
 static void
 inject_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,

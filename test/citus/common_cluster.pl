@@ -30,6 +30,16 @@
 #     node (host:port); a database used on one worker only shows up there
 #     only, with that worker's exact count.
 # (e) A node the caller may not read fails the cluster view, naming it.
+# (f) Citus's application_name is no credential: a non-superuser who takes
+#     one of Citus's prefixes, on the coordinator or connected directly to a
+#     worker, is judged like any other session -- the guard refuses DDL
+#     outside a migration, the conventions judge, columns are injected, the
+#     DDL log records it under the role and the name it claimed.
+# (g) A non-superuser's migrations, with the schema's policy on the
+#     coordinator only: Citus replays them on the workers as that role, and
+#     every shard changes; the workers judge that replay like the role's
+#     own DDL (steward cannot tell them apart): their DDL log records it,
+#     and a ddl => 'migrations' policy on a worker refuses it.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -309,6 +319,97 @@ $c->safe_psql('postgres', q{CREATE ROLE clerk LOGIN; GRANT SELECT ON steward.clu
 like($err, qr/ERROR:  could not read steward\.audit_log on node 127\.0\.0\.1:\d+/, 'unreadable node named');
 like($err, qr/DETAIL:  .*permission denied for table audit_log/, 'with the node\'s error');
 like($err, qr/HINT:  Every node needs pg_steward/, 'and what every node needs');
+
+# (f) Citus's application_name proves nothing for a non-superuser
+$c->safe_psql('postgres', q{CREATE ROLE mallory LOGIN;
+	GRANT USAGE, CREATE ON SCHEMA shop, store TO mallory});
+my @citus_names = ('citus_internal gpid=10000012345', 'citus_rebalancer gpid=10000012345',
+	'citus_shard_move_subscription_10');
+for my $n ($c, $node{worker1})
+{
+	my $as = sub {
+		my ($name, $sql) = @_;
+		my ($r, $o, $e) = $n->psql('postgres', $sql,
+			connstr => $n->connstr('postgres') . " user=mallory application_name='$name'");
+		return $e;
+	};
+	for my $name (@citus_names)
+	{
+		like($as->($name, 'CREATE TABLE store.stray (x int)'),
+			qr/ERROR:  DDL on store\.stray is allowed only inside a steward migration/,
+			$n->name . ": a non-superuser as \"$name\": the guard refuses DDL outside a migration");
+	}
+	like($as->($citus_names[0], 'CREATE TABLE shop.widget (name text)'),
+		qr/ERROR:  table name "widget" does not follow the naming convention of schema "shop"/,
+		$n->name . ': the conventions judge its tables');
+	is($as->($citus_names[0], 'CREATE TABLE shop.widgets (name text)'), '',
+		$n->name . ': a table that follows them is created');
+	is(relations($n, 'shop', 'widgets'), "widgets|name,$cols|1|5",
+		$n->name . ': with the injected columns, primary key and triggers');
+	is( $n->safe_psql('postgres', q{
+			SELECT string_agg(format('%s %s %s %s', command_tag, object_identity, by_user, application_name), ',')
+			  FROM steward.ddl_log WHERE object_identity LIKE 'shop.widget%' OR object_identity LIKE 'store.stray%'}),
+		"CREATE TABLE shop.widgets mallory $citus_names[0]",
+		$n->name . ': the DDL log records it, under the role and the name it claimed');
+}
+
+# (g) a non-superuser's migrations: replayed by Citus as that role
+$c->safe_psql('postgres', q{CREATE ROLE app LOGIN;
+	CREATE SCHEMA crm AUTHORIZATION app;
+	SELECT steward.manage_schema('crm', ddl => 'migrations', audit => false);
+	GRANT EXECUTE ON FUNCTION steward.define_module(text, name, text),
+		steward.migrate(text, text, text, text, text, boolean) TO app});
+my $as_app = $c->connstr('postgres') . ' user=app';
+($ret, $out, $err) = $c->psql('postgres', q{SELECT steward.define_module('crm', 'crm');
+	SELECT steward.migrate('crm', '1',
+		$m$CREATE TABLE crm.accounts (name text NOT NULL);
+		   SELECT create_distributed_table('crm.accounts', 'id');
+		   CREATE TABLE crm.countries (name text NOT NULL);
+		   SELECT create_reference_table('crm.countries');$m$)}, connstr => $as_app);
+is("$out|$err", "\napplied|", 'a non-superuser creates distributed and reference tables in a migration');
+($ret, $out, $err) = $c->psql('postgres', q{SELECT steward.migrate('crm', '2',
+	'ALTER TABLE crm.accounts ADD COLUMN note text; ALTER TABLE crm.countries ADD COLUMN code text')},
+	connstr => $as_app);
+is("$out|$err", 'applied|', 'and alters them');
+$altered = 0;
+for my $n (values %node)
+{
+	for my $line (split /\n/, relations($n, 'crm', '%\_1%'))
+	{
+		$altered++;
+		like($line, qr/^(accounts_\d+\|name,$cols,note|countries_\d+\|name,$cols,code)\|1\|1$/,
+			$n->name . ": $line created and changed as on the coordinator");
+	}
+}
+is($altered, 8 + 3, 'every shard and every copy of the reference table');
+is($c->safe_psql('postgres', q{SELECT string_agg(version, ',' ORDER BY version) FROM steward.migrations WHERE module = 'crm'}),
+	'1,2', 'coordinator: both migrations recorded');
+for my $w (@workers)
+{
+	is( $w->safe_psql('postgres', q{
+			SELECT count(*) FILTER (WHERE command_tag = 'CREATE TABLE') || ' ' ||
+				   count(*) FILTER (WHERE command ~ 'ADD COLUMN note') || ' ' ||
+				   count(*) FILTER (WHERE by_user <> 'app' OR application_name NOT LIKE 'citus\_internal gpid=%')
+			  FROM steward.ddl_log WHERE object_identity = 'crm.accounts'}),
+		'1 1 0', $w->name . ': the replay is in its DDL log, under the role (no superuser: judged like the role)');
+	# Citus creates a shard before its metadata reaches the worker, so
+	# the shard's creation is logged too (its CREATE TABLE, key and
+	# triggers); once the metadata names the shard, its changes are not
+	is( $w->safe_psql('postgres', q{
+			SELECT count(*) FILTER (WHERE command_tag = 'CREATE TABLE') || ' ' ||
+				   count(*) FILTER (WHERE command ~ 'ADD COLUMN (note|code)')
+			  FROM steward.ddl_log WHERE object_identity ~ '^crm\.(accounts|countries)_[0-9]+$'}),
+		'5 0', $w->name . ': and so is the creation of its shards, not their changes');
+}
+$node{worker1}->safe_psql('postgres', q{SELECT steward.manage_schema('crm', ddl => 'migrations', audit => false)});
+($ret, $out, $err) = $c->psql('postgres',
+	q{SELECT steward.migrate('crm', '3', 'ALTER TABLE crm.accounts ADD COLUMN stray text')},
+	connstr => $as_app);
+my $w1port = $node{worker1}->port;
+like($err, qr/DETAIL:  DDL on crm\.accounts is allowed only inside a steward migration.*\n(.*\n)*CONTEXT:  while executing command on 127\.0\.0\.1:$w1port\n/,
+	"a worker's ddl => 'migrations' policy refuses it there");
+is(join('', map { relations($_, 'crm', 'accounts%') } values %node) =~ /stray/ ? 'changed' : 'unchanged',
+	'unchanged', 'and nothing changed');
 
 $_->stop for values %node;
 done_testing();

@@ -26,6 +26,15 @@ END
 $$;
 SELECT public.gd_alter();
 DROP FUNCTION public.gd_alter();
+-- ... nor from a session that calls itself Citus: the application_name of
+-- the sessions Citus opens between nodes proves nothing (citus.c).
+SET application_name = 'citus_internal gpid=10000012345';
+ALTER TABLE gd.orders ADD COLUMN note text;
+SET application_name = 'citus_rebalancer gpid=10000012345';
+CREATE TABLE gd.items (id int);
+SET application_name = 'citus_shard_move_subscription_role_10';
+DROP TABLE gd.orders;
+RESET application_name;
 -- Another migration passes.
 SELECT steward.migrate('gd', '2', 'ALTER TABLE gd.orders ADD COLUMN note text');
 SELECT attname FROM pg_attribute WHERE attrelid = 'gd.orders'::regclass AND attnum > 0 ORDER BY attnum;
@@ -58,6 +67,12 @@ RESET steward.conventions;
 -- ddl => 'any' (the default) is today's behaviour.
 SELECT schema_name, ddl FROM steward.manage_schema('gd', inject_columns => false, audit => false);
 CREATE TABLE gd.free_rows (id int);
+-- Such a session's DDL is logged like any other.
+SET application_name = 'citus_internal gpid=10000012345';
+CREATE TABLE gd.citus_named_rows (id int);
+RESET application_name;
+SELECT command_tag, object_identity, application_name FROM steward.ddl_log
+ WHERE object_identity = 'gd.citus_named_rows';
 -- Bad input.
 SELECT steward.manage_schema('gd', ddl => 'never');
 SELECT steward.manage_schema('gd', ddl => NULL);
