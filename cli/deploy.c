@@ -463,14 +463,25 @@ sync_register_each(Server *srv, const RunOptions *ro, SyncResult *sr, PGresult *
 	return error;
 }
 
+/* The line that says what registering the directory did. */
+static void
+print_synced(const RunOptions *ro, const SyncResult *sr)
+{
+	if (!ro->json)
+		printf("synced %s (%s style, %d scripts): %d added, %d updated, %d removed\n",
+			   ro->dir->path, style_name(ro->dir->style), ro->dir->nscripts,
+			   sr->added, sr->updated, sr->removed);
+}
+
 /*
  * Register the directory.  preview: inside the caller's open transaction,
  * under a savepoint rolled back on failure (res->error says why); the
  * caller rolls the transaction back in the end.  Otherwise in a
- * transaction of its own, committed, and a failure ends the program.
+ * transaction of its own, committed (unless keep_open: the caller goes on
+ * in it and commits), and a failure ends the program.
  */
-void
-sync_dir(Server *srv, const RunOptions *ro, SyncResult *sr, bool preview)
+static void
+sync_dir_in(Server *srv, const RunOptions *ro, SyncResult *sr, bool preview, bool keep_open)
 {
 	PGresult   *failed = NULL;
 	char	   *error;
@@ -499,11 +510,19 @@ sync_dir(Server *srv, const RunOptions *ro, SyncResult *sr, bool preview)
 			hint("%s", PQresultErrorField(failed, PG_DIAG_MESSAGE_HINT));
 		exit(EXIT_FAILED);
 	}
-	db_command(srv, preview ? "RELEASE SAVEPOINT pg_steward_sync" : "COMMIT");
-	if (!preview && !ro->json)
-		printf("synced %s (%s style, %d scripts): %d added, %d updated, %d removed\n",
-			   ro->dir->path, style_name(ro->dir->style), ro->dir->nscripts,
-			   sr->added, sr->updated, sr->removed);
+	if (preview)
+		db_command(srv, "RELEASE SAVEPOINT pg_steward_sync");
+	else if (!keep_open)
+	{
+		db_command(srv, "COMMIT");
+		print_synced(ro, sr);
+	}
+}
+
+void
+sync_dir(Server *srv, const RunOptions *ro, SyncResult *sr, bool preview)
+{
+	sync_dir_in(srv, ro, sr, preview, false);
 }
 
 /* ---------- the plan ---------- */
@@ -1041,18 +1060,107 @@ upgrade_batch(Server *srv, Report *rep, PlanRow *rows, int first, int last)
 }
 
 
+/*
+ * Does the plan fit one steward.upgrade(module, 'head') call: every step
+ * up and transactional, at most a batch of them?
+ */
+static bool
+plan_fits_one_call(const RunOptions *ro, PlanRow *rows, int n)
+{
+	int			i;
+
+	if (n > UPGRADE_BATCH)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!rows[i].up || (rows[i].version != NULL && step_no_transaction(ro, &rows[i])))
+			return false;
+	return true;
+}
+
+/*
+ * The usual run in one transaction: register the directory, read the plan
+ * and, when it fits one call, apply everything with steward.upgrade(module,
+ * 'head') and commit once (one commit, and one load of the module's state,
+ * instead of a transaction to register and one per batch).  Returns true
+ * when it did the whole run.  When the plan does not fit, the registration
+ * is committed and the plan (*rows, *n) goes to the general path; when the
+ * call fails, everything is rolled back and *rows is NULL: the general
+ * path starts over, and its batches and single versions name the failing
+ * file.
+ */
+static bool
+upgrade_at_once(Server *srv, const RunOptions *ro, SyncResult *sync, PlanRow **rows, int *n)
+{
+	const char *params[1] = {ro->module};
+	PGresult   *failed;
+	PGresult   *res;
+	Report		rep;
+	int			i,
+				r;
+
+	sync_dir_in(srv, ro, sync, false, true);
+	*rows = fetch_plan(srv, ro, "head", n, &failed);
+	if (*rows == NULL)
+	{
+		PQclear(failed);
+		db_command(srv, "ROLLBACK");
+		return false;
+	}
+	if (!plan_fits_one_call(ro, *rows, *n))
+	{
+		db_command(srv, "COMMIT");
+		print_synced(ro, sync);
+		return false;
+	}
+	report_init(&rep, ro, *rows, *n);
+	res = db_try(srv, "SELECT version, description, duration_ms FROM steward.upgrade($1, 'head')",
+				 1, params);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+	{
+		PQclear(res);
+		db_command(srv, "ROLLBACK");
+		*rows = NULL;
+		return false;
+	}
+	db_command(srv, "COMMIT");
+	print_synced(ro, sync);
+	for (r = 0; r < PQntuples(res); r++)
+		report_step(&rep, "applied", db_value(res, r, "version"), db_value(res, r, "description"),
+					atof(PQgetvalue(res, r, 2)), true, true);
+	/* a step of the plan not applied: another runner did (not while we hold the lock) */
+	for (i = 0; i < *n; i++)
+	{
+		for (r = 0; r < PQntuples(res); r++)
+			if ((*rows)[i].version != NULL && strcmp(PQgetvalue(res, r, 0), (*rows)[i].version) == 0)
+				break;
+		if ((*rows)[i].version != NULL && r == PQntuples(res))
+			report_step(&rep, "skipped", (*rows)[i].version, NULL, 0, true, true);
+	}
+	PQclear(res);
+	report_end(&rep, srv, "applied", NULL, sync);
+	return true;
+}
+
 int
 run_upgrade(Server *srv, const RunOptions *ro, const char *target)
 {
 	SyncResult	sync;
-	PlanRow    *rows;
-	PGresult   *failed;
+	PlanRow    *rows = NULL;
+	PGresult   *failed = NULL;
 	Report		rep;
 	int			n,
 				i;
 
-	sync_dir(srv, ro, &sync, false);
-	rows = fetch_plan(srv, ro, target, &n, &failed);
+	if (ro->dir != NULL && strcmp(target, "head") == 0)
+	{
+		if (upgrade_at_once(srv, ro, &sync, &rows, &n))
+			return EXIT_OK;
+	}
+	if (rows == NULL)
+	{
+		sync_dir(srv, ro, &sync, false);
+		rows = fetch_plan(srv, ro, target, &n, &failed);
+	}
 	report_init(&rep, ro, rows, n);
 	if (rows == NULL)
 		fail_step(&rep, srv, "applied", NULL, NULL, failed, NULL);
