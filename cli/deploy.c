@@ -1127,7 +1127,7 @@ upgrade_at_once(Server *srv, const RunOptions *ro, SyncResult *sync, PlanRow **r
 	for (r = 0; r < PQntuples(res); r++)
 		report_step(&rep, "applied", db_value(res, r, "version"), db_value(res, r, "description"),
 					atof(PQgetvalue(res, r, 2)), true, true);
-	/* a step of the plan not applied: another runner did (not while we hold the lock) */
+	/* a planned step not applied: another runner applied it */
 	for (i = 0; i < *n; i++)
 	{
 		for (r = 0; r < PQntuples(res); r++)
