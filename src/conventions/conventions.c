@@ -47,6 +47,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
 bool		steward_conventions = true;
@@ -119,7 +120,7 @@ static StewardPolicy *read_policy(Oid nspoid);
 
 /*
  * The policy of a schema, or NULL when the schema is not managed or its
- * mode is off.  Needs SPI.  Within one DDL event the answer is kept (in
+ * mode is off.  Within one DDL event the answer is kept (in
  * the event's SPI memory, which outlives the event's listeners).
  */
 StewardPolicy *
@@ -145,47 +146,83 @@ steward_policy_for(Oid nspoid)
 }
 
 /*
- * steward_policy_for's read of steward.schema_policies.
+ * A column of a schema_policies row, found by name.
+ */
+static Datum
+policy_column(HeapTuple tup, TupleDesc desc, const char *name, bool *isnull)
+{
+	int			attnum = SPI_fnumber(desc, name);
+
+	if (attnum <= 0)
+		elog(ERROR, "steward.schema_policies has no column \"%s\"", name);
+	return heap_getattr(tup, attnum, desc, isnull);
+}
+
+/*
+ * steward_policy_for's read of steward.schema_policies: one probe of its
+ * primary key, read as a query in this command would read it (a copy of
+ * the active snapshot that sees the transaction's earlier commands).  It
+ * runs for every CREATE TABLE, where a query through SPI cost as much as
+ * the rest of the conventions together.
  */
 static StewardPolicy *
 read_policy(Oid nspoid)
 {
 	char	   *schema = get_namespace_name(nspoid);
-	Oid			types[1] = {NAMEOID};
-	Datum		values[1];
-	HeapTuple	tup;
+	Oid			stewardnsp = get_namespace_oid("steward", true);
+	Oid			relid;
+	Relation	rel;
 	TupleDesc	desc;
-	StewardPolicy *p;
-	char	   *mode;
+	ScanKeyData key;
+	SysScanDesc scan;
+	NameData	keyname;
+	HeapTuple	tup;
+	StewardPolicy *p = NULL;
 	bool		isnull;
+	Datum		d;
 
 	if (schema == NULL || strcmp(schema, "steward") == 0 || strcmp(schema, "pg_catalog") == 0 ||
-		steward_skipped_schema(schema))
+		steward_skipped_schema(schema) || !OidIsValid(stewardnsp))
 		return NULL;
-	values[0] = DirectFunctionCall1(namein, CStringGetDatum(schema));
-	if (steward_exec_cached("SELECT table_prefix, plural_tables, inject_columns, audit, mode, "
-							"  id_column::text, created_column::text, updated_column::text, "
-							"  href_template, inject_exclude "
-							"FROM steward.schema_policies WHERE schema_name = $1",
-							1, types, values, NULL, SPI_OK_SELECT) == 0)
+	relid = get_relname_relid("schema_policies", stewardnsp);
+	if (!OidIsValid(relid))
 		return NULL;
-	tup = SPI_tuptable->vals[0];
-	desc = SPI_tuptable->tupdesc;
-	mode = SPI_getvalue(tup, desc, 5);
-	if (strcmp(mode, "off") == 0)
-		return NULL;
-	p = palloc0(sizeof(StewardPolicy));
-	p->schema = schema;
-	p->prefix = SPI_getvalue(tup, desc, 1);
-	p->plural = strcmp(SPI_getvalue(tup, desc, 2), "t") == 0;
-	p->inject = strcmp(SPI_getvalue(tup, desc, 3), "t") == 0;
-	p->audit = strcmp(SPI_getvalue(tup, desc, 4), "t") == 0;
-	p->mode = mode[0];
-	p->id_column = SPI_getvalue(tup, desc, 6);
-	p->created_column = SPI_getvalue(tup, desc, 7);
-	p->updated_column = SPI_getvalue(tup, desc, 8);
-	p->href_template = SPI_getvalue(tup, desc, 9);
-	p->inject_exclude = text_array_to_list(SPI_getbinval(tup, desc, 10, &isnull));
+	rel = table_open(relid, AccessShareLock);
+	desc = RelationGetDescr(rel);
+	namestrcpy(&keyname, schema);
+	ScanKeyInit(&key, SPI_fnumber(desc, "schema_name"), BTEqualStrategyNumber, F_NAMEEQ,
+				NameGetDatum(&keyname));
+	if (ActiveSnapshotSet())
+		PushCopiedSnapshot(GetActiveSnapshot());
+	else
+		PushActiveSnapshot(GetTransactionSnapshot());
+	UpdateActiveSnapshotCommandId();
+	scan = systable_beginscan(rel, RelationGetPrimaryKeyIndex(rel), true, GetActiveSnapshot(),
+							  1, &key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup) &&
+		strcmp(TextDatumGetCString(policy_column(tup, desc, "mode", &isnull)), "off") != 0)
+	{
+		p = palloc0(sizeof(StewardPolicy));
+		p->schema = schema;
+		p->prefix = TextDatumGetCString(policy_column(tup, desc, "table_prefix", &isnull));
+		p->plural = DatumGetBool(policy_column(tup, desc, "plural_tables", &isnull));
+		p->inject = DatumGetBool(policy_column(tup, desc, "inject_columns", &isnull));
+		p->audit = DatumGetBool(policy_column(tup, desc, "audit", &isnull));
+		p->mode = TextDatumGetCString(policy_column(tup, desc, "mode", &isnull))[0];
+		p->id_column = pstrdup(NameStr(*DatumGetName(policy_column(tup, desc, "id_column", &isnull))));
+		p->created_column = pstrdup(NameStr(*DatumGetName(policy_column(tup, desc, "created_column",
+																		&isnull))));
+		p->updated_column = pstrdup(NameStr(*DatumGetName(policy_column(tup, desc, "updated_column",
+																		&isnull))));
+		d = policy_column(tup, desc, "href_template", &isnull);
+		p->href_template = isnull ? NULL : TextDatumGetCString(d);
+		d = policy_column(tup, desc, "inject_exclude", &isnull);
+		p->inject_exclude = isnull ? NIL : text_array_to_list(d);
+	}
+	systable_endscan(scan);
+	PopActiveSnapshot();
+	table_close(rel, AccessShareLock);
 	return p;
 }
 

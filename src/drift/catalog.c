@@ -12,7 +12,19 @@
  */
 #include "common/common.h"
 
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/indexing.h"
+#include "catalog/pg_constraint.h"
+#include "catalog/pg_depend.h"
+#include "catalog/pg_index.h"
+#include "catalog/pg_rewrite.h"
+#include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
+#include "utils/fmgroids.h"
+#include "utils/rel.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 
 #include "drift_int.h"
@@ -44,56 +56,188 @@ steward_relink_fingerprints(const char *dbid)
 }
 
 /*
- * Replace the stored fingerprints of the given objects (oid[] Datums, all
- * of them in all; dropped: text[] of identities): forget them (by OID where the OIDs are
- * this database's, and by identity for dropped objects), then store their
- * live fingerprints, including the indexes, constraints and triggers of
- * the tables.
+ * The OIDs found by scanning a catalog index on its first key column for
+ * each of the given OIDs (the indexes, constraints or triggers of tables),
+ * column oidcol of each row found.
+ */
+static List *
+rows_on(List *keys, Oid catalogid, Oid indexid, AttrNumber keycol, AttrNumber oidcol)
+{
+	Relation	catalog = table_open(catalogid, AccessShareLock);
+	List	   *found = NIL;
+	ListCell   *lc;
+
+	foreach(lc, keys)
+	{
+		ScanKeyData key;
+		SysScanDesc scan;
+		HeapTuple	tup;
+
+		ScanKeyInit(&key, keycol, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(lfirst_oid(lc)));
+		scan = systable_beginscan(catalog, indexid, true, NULL, 1, &key);
+		while (HeapTupleIsValid(tup = systable_getnext(scan)))
+		{
+			bool		isnull;
+
+			found = lappend_oid(found, DatumGetObjectId(heap_getattr(tup, oidcol,
+																	 RelationGetDescr(catalog),
+																	 &isnull)));
+		}
+		systable_endscan(scan);
+	}
+	table_close(catalog, AccessShareLock);
+	return found;
+}
+
+/*
+ * What depends on the given tables and changes with them: the views whose
+ * rules read them and the foreign keys that reference them (pg_depend,
+ * by the referenced object).
  */
 static void
-store_fingerprint_arrays(const char *module, const char *version, Datum all, Datum rels,
-						 Datum cons, Datum trgs, Datum procs, Datum types, Datum dropped,
-						 const char *dbid)
+dependents_of(List *rels, List **views, List **fkeys)
+{
+	Relation	depend = table_open(DependRelationId, AccessShareLock);
+	ListCell   *lc;
+
+	foreach(lc, rels)
+	{
+		ScanKeyData key[2];
+		SysScanDesc scan;
+		HeapTuple	tup;
+
+		ScanKeyInit(&key[0], Anum_pg_depend_refclassid, BTEqualStrategyNumber, F_OIDEQ,
+					ObjectIdGetDatum(RelationRelationId));
+		ScanKeyInit(&key[1], Anum_pg_depend_refobjid, BTEqualStrategyNumber, F_OIDEQ,
+					ObjectIdGetDatum(lfirst_oid(lc)));
+		scan = systable_beginscan(depend, DependReferenceIndexId, true, NULL, 2, key);
+		while (HeapTupleIsValid(tup = systable_getnext(scan)))
+		{
+			Form_pg_depend dep = (Form_pg_depend) GETSTRUCT(tup);
+			HeapTuple	row;
+
+			if (dep->classid == RewriteRelationId &&
+				(row = steward_catalog_row(RewriteRelationId, dep->objid)) != NULL)
+				*views = lappend_oid(*views, ((Form_pg_rewrite) GETSTRUCT(row))->ev_class);
+			else if (dep->classid == ConstraintRelationId &&
+					 (row = steward_catalog_row(ConstraintRelationId, dep->objid)) != NULL &&
+					 ((Form_pg_constraint) GETSTRUCT(row))->confrelid == lfirst_oid(lc))
+				*fkeys = lappend_oid(*fkeys, dep->objid);
+		}
+		systable_endscan(scan);
+	}
+	table_close(depend, AccessShareLock);
+}
+
+/* The elements of an oid[] Datum as a list. */
+static List *
+oid_array_list(Datum array)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n,
+				i;
+	List	   *oids = NIL;
+
+	deconstruct_array(DatumGetArrayTypeP(array), OIDOID, sizeof(Oid), true, TYPALIGN_INT,
+					  &elems, &nulls, &n);
+	for (i = 0; i < n; i++)
+		if (!nulls[i])
+			oids = lappend_oid(oids, DatumGetObjectId(elems[i]));
+	return oids;
+}
+
+/* An OID list as a sorted oid[] without duplicates. */
+static Datum
+oid_set(List *oids)
+{
+	List	   *copy = list_copy(oids);
+
+	list_sort(copy, list_oid_cmp);
+	list_deduplicate_oid(copy);
+	return steward_list_to_array(copy, OIDOID);
+}
+
+/*
+ * Replace the stored fingerprints of the given objects (lists of OIDs;
+ * dropped: text[] of identities): forget them (by OID where the OIDs are
+ * this database's, and by identity for dropped objects), then store their
+ * live fingerprints, including the indexes, constraints (theirs and the
+ * foreign keys that reference them) and triggers of the tables and the
+ * views that read them.  The set is found with catalog index scans: a
+ * query with a plan per connection cost more than the fingerprints.
+ */
+static void
+store_fingerprint_lists(const char *module, const char *version, List *rels, List *cons,
+						List *trgs, List *procs, List *types, Datum dropped, const char *dbid)
 {
 	StewardCatalogAccess ca;
 	Oid			dtypes[4] = {OIDARRAYOID, OIDARRAYOID, TEXTARRAYOID, TEXTOID};
 	Oid			itypes[8] = {OIDARRAYOID, OIDARRAYOID, OIDARRAYOID, OIDARRAYOID, OIDARRAYOID,
 	TEXTOID, TEXTOID, TEXTOID};
-	Datum		ivalues[8] = {rels, cons, trgs, procs, types, CStringGetTextDatum(dbid),
-	CStringGetTextDatum(module), CStringGetTextDatum(version)};
-	Datum		dvalues[4] = {all, rels, dropped, ivalues[5]};
+	List	   *all = list_concat(list_concat(list_concat(list_concat(list_copy(rels), cons), trgs),
+											  procs), types);
+	List	   *views = NIL;
+	List	   *fkeys = NIL;
+	List	   *frels;
+	List	   *fcons;
+	List	   *ftrgs;
+	Datum		dvalues[4];
+	Datum		ivalues[8];
+
+	dependents_of(rels, &views, &fkeys);
+	frels = list_concat(list_concat(list_copy(rels), views),
+						rows_on(rels, IndexRelationId, IndexIndrelidIndexId,
+								Anum_pg_index_indrelid, Anum_pg_index_indexrelid));
+	fcons = list_concat(list_concat(list_copy(cons), fkeys),
+						rows_on(rels, ConstraintRelationId, ConstraintRelidTypidNameIndexId,
+								Anum_pg_constraint_conrelid, Anum_pg_constraint_oid));
+	ftrgs = list_concat(list_copy(trgs),
+						rows_on(rels, TriggerRelationId, TriggerRelidNameIndexId,
+								Anum_pg_trigger_tgrelid, Anum_pg_trigger_oid));
+
+	dvalues[0] = oid_set(all);
+	dvalues[1] = oid_set(rels);
+	dvalues[2] = dropped;
+	dvalues[3] = CStringGetTextDatum(dbid);
+	ivalues[0] = oid_set(frels);
+	ivalues[1] = oid_set(fcons);
+	ivalues[2] = oid_set(ftrgs);
+	ivalues[3] = oid_set(procs);
+	ivalues[4] = oid_set(types);
+	ivalues[5] = dvalues[3];
+	ivalues[6] = CStringGetTextDatum(module);
+	ivalues[7] = CStringGetTextDatum(version);
 
 	steward_catalog_enter(&ca);
 	steward_exec_cached("DELETE FROM steward.fingerprints "
 						"WHERE (dbid = $4 AND (objid = ANY ($1) OR table_oid = ANY ($2))) "
 						"   OR object_identity = ANY ($3)",
 						4, dtypes, dvalues, NULL, SPI_OK_DELETE);
-	steward_exec_cached("WITH r AS ("
-						"  SELECT unnest($1) AS oid "
-						"  UNION SELECT rw.ev_class FROM pg_catalog.pg_depend d "
-						"    JOIN pg_catalog.pg_rewrite rw ON rw.oid = d.objid "
-						"   WHERE d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass "
-						"     AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass "
-						"     AND d.refobjid = ANY ($1)) "
-						"INSERT INTO steward.fingerprints AS f (schema_name, object_type, "
+	steward_exec_cached("INSERT INTO steward.fingerprints AS f (schema_name, object_type, "
 						"  object_identity, hash, definition, objid, table_oid, dbid, module, version) "
 						"SELECT r.schema_name, r.object_type, r.object_identity, r.hash, r.definition, "
 						"  r.objid, r.table_oid, $6, $7, $8 "
-						"FROM steward.fingerprint_rows("
-						"  ARRAY(SELECT oid FROM r UNION "
-						"        SELECT x.indexrelid FROM pg_catalog.pg_index x WHERE x.indrelid = ANY ($1)), "
-						"  ARRAY(SELECT unnest($2) UNION "
-						"        SELECT k.oid FROM pg_catalog.pg_constraint k "
-						"         WHERE k.conrelid = ANY ($1) OR k.confrelid = ANY ($1)), "
-						"  ARRAY(SELECT unnest($3) UNION "
-						"        SELECT g.oid FROM pg_catalog.pg_trigger g WHERE g.tgrelid = ANY ($1)), "
-						"  $4, $5) r "
+						"FROM steward.fingerprint_rows($1, $2, $3, $4, $5) r "
 						"ON CONFLICT (schema_name, object_type, object_identity) DO UPDATE SET "
 						"  hash = excluded.hash, definition = excluded.definition, objid = excluded.objid, "
 						"  table_oid = excluded.table_oid, dbid = excluded.dbid, module = excluded.module, "
 						"  version = excluded.version, taken_at = now()",
 						8, itypes, ivalues, NULL, SPI_OK_INSERT);
 	steward_catalog_leave(&ca);
+}
+
+/*
+ * The same from oid[] Datums (a no-transaction step's objects, read from
+ * steward.ddl_log).
+ */
+static void
+store_fingerprint_arrays(const char *module, const char *version, Datum rels, Datum procs,
+						 Datum types, Datum dropped, const char *dbid)
+{
+	store_fingerprint_lists(module, version, oid_array_list(rels), NIL, NIL,
+							oid_array_list(procs), oid_array_list(types),
+							dropped, dbid);
 }
 
 /*
@@ -105,16 +249,8 @@ steward_store_fingerprints(const char *module, const char *version, List *rels, 
 						   List *trgs, List *procs, List *types, List *dropped_idents,
 						   const char *dbid)
 {
-	List	   *all = list_concat_copy(rels, cons);
-
-	all = list_concat(all, trgs);
-	all = list_concat(all, procs);
-	all = list_concat(all, types);
-	store_fingerprint_arrays(module, version, steward_list_to_array(all, OIDOID),
-							 steward_list_to_array(rels, OIDOID), steward_list_to_array(cons, OIDOID),
-							 steward_list_to_array(trgs, OIDOID), steward_list_to_array(procs, OIDOID),
-							 steward_list_to_array(types, OIDOID),
-							 steward_list_to_array(dropped_idents, TEXTOID), dbid);
+	store_fingerprint_lists(module, version, rels, cons, trgs, procs, types,
+							steward_list_to_array(dropped_idents, TEXTOID), dbid);
 }
 
 /*
@@ -159,9 +295,7 @@ steward_store_step_fingerprints(const char *module, const char *version, const c
 	for (i = 0; i < 5; i++)
 		arrays[i] = SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
 													i + 1, &isnull), false, -1);
-	store_fingerprint_arrays(module, version, arrays[0], arrays[1],
-							 steward_list_to_array(NIL, OIDOID), steward_list_to_array(NIL, OIDOID),
-							 arrays[2], arrays[3], arrays[4], dbid);
+	store_fingerprint_arrays(module, version, arrays[1], arrays[2], arrays[3], arrays[4], dbid);
 }
 
 /*
