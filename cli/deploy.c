@@ -1061,32 +1061,34 @@ upgrade_batch(Server *srv, Report *rep, PlanRow *rows, int first, int last)
 
 
 /*
- * Does the plan fit one steward.upgrade(module, 'head') call: every step
- * up and transactional, at most a batch of them?
+ * May the directory's pending steps all go in one call: at most a batch of
+ * scripts, none of them a no-transaction step?  (A pending step that only
+ * the server knows and cannot run that way makes steward.upgrade() refuse,
+ * and the run starts over on the general path.)
  */
 static bool
-plan_fits_one_call(const RunOptions *ro, PlanRow *rows, int n)
+dir_fits_one_call(const RunOptions *ro)
 {
 	int			i;
 
-	if (n > UPGRADE_BATCH)
+	if (ro->dir->nscripts > UPGRADE_BATCH)
 		return false;
-	for (i = 0; i < n; i++)
-		if (!rows[i].up || (rows[i].version != NULL && step_no_transaction(ro, &rows[i])))
+	for (i = 0; i < ro->dir->nscripts; i++)
+		if (!ro->dir->scripts[i].transactional)
 			return false;
 	return true;
 }
 
 /*
- * The usual run in one transaction: register the directory, read the plan
- * and, when it fits one call, apply everything with steward.upgrade(module,
- * 'head') and commit once (one commit, and one load of the module's state,
- * instead of a transaction to register and one per batch).  Returns true
- * when it did the whole run.  When the plan does not fit, the registration
- * is committed and the plan (*rows, *n) goes to the general path; when the
- * call fails, everything is rolled back and *rows is NULL: the general
- * path starts over, and its batches and single versions name the failing
- * file.
+ * The usual run in one transaction: register the directory and, when its
+ * steps may all go in one call, apply them with steward.upgrade(module,
+ * 'head') and commit once (one commit, one load of the module's state, no
+ * plan to fetch, instead of a transaction to register and one per batch).
+ * Returns true when it did the whole run.  When the directory holds a
+ * no-transaction step, the registration is committed and the plan (*rows,
+ * *n) goes to the general path; when the call fails, everything is rolled
+ * back and *rows is NULL: the general path starts over, and its batches
+ * and single versions name the failing file.
  */
 static bool
 upgrade_at_once(Server *srv, const RunOptions *ro, SyncResult *sync, PlanRow **rows, int *n)
@@ -1094,25 +1096,21 @@ upgrade_at_once(Server *srv, const RunOptions *ro, SyncResult *sync, PlanRow **r
 	const char *params[1] = {ro->module};
 	PGresult   *failed;
 	PGresult   *res;
+	PlanRow    *done;
 	Report		rep;
-	int			i,
-				r;
+	double		t0 = now_ms();
+	int			r;
 
 	sync_dir_in(srv, ro, sync, false, true);
-	*rows = fetch_plan(srv, ro, "head", n, &failed);
-	if (*rows == NULL)
-	{
-		PQclear(failed);
-		db_command(srv, "ROLLBACK");
-		return false;
-	}
-	if (!plan_fits_one_call(ro, *rows, *n))
+	if (!dir_fits_one_call(ro))
 	{
 		db_command(srv, "COMMIT");
 		print_synced(ro, sync);
+		*rows = fetch_plan(srv, ro, "head", n, &failed);
+		if (*rows == NULL)
+			PQclear(failed);
 		return false;
 	}
-	report_init(&rep, ro, *rows, *n);
 	res = db_try(srv, "SELECT version, description, duration_ms FROM steward.upgrade($1, 'head')",
 				 1, params);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
@@ -1124,19 +1122,20 @@ upgrade_at_once(Server *srv, const RunOptions *ro, SyncResult *sync, PlanRow **r
 	}
 	db_command(srv, "COMMIT");
 	print_synced(ro, sync);
+	done = xmalloc(sizeof(PlanRow) * (PQntuples(res) + 1));
+	for (r = 0; r < PQntuples(res); r++)
+	{
+		done[r].version = PQgetvalue(res, r, 0);
+		done[r].up = true;
+		done[r].sql = NULL;
+	}
+	report_init(&rep, ro, done, PQntuples(res));
+	rep.t0 = t0;
 	for (r = 0; r < PQntuples(res); r++)
 		report_step(&rep, "applied", db_value(res, r, "version"), db_value(res, r, "description"),
 					atof(PQgetvalue(res, r, 2)), true, true);
-	/* a planned step not applied: another runner applied it */
-	for (i = 0; i < *n; i++)
-	{
-		for (r = 0; r < PQntuples(res); r++)
-			if ((*rows)[i].version != NULL && strcmp(PQgetvalue(res, r, 0), (*rows)[i].version) == 0)
-				break;
-		if ((*rows)[i].version != NULL && r == PQntuples(res))
-			report_step(&rep, "skipped", (*rows)[i].version, NULL, 0, true, true);
-	}
 	PQclear(res);
+	free(done);
 	report_end(&rep, srv, "applied", NULL, sync);
 	return true;
 }

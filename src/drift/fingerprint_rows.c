@@ -189,7 +189,8 @@ emit(FingerprintOut *out, Oid classid, Oid objid, Oid table_oid, const char *nsp
 	if (identity == NULL)
 		return;
 	if (OidIsValid(getExtensionOfObject(classid, objid)) ||
-		(OidIsValid(table_oid) && OidIsValid(getExtensionOfObject(RelationRelationId, table_oid))))
+		(OidIsValid(table_oid) && !(classid == RelationRelationId && table_oid == objid) &&
+		 OidIsValid(getExtensionOfObject(RelationRelationId, table_oid))))
 		return;
 	type = getObjectTypeDescription(&addr, true);
 	doc = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(def)));
