@@ -198,10 +198,11 @@ text_columns(List *rows, int ncols, Oid *types, Datum *values)
  * Insert or replace registered scripts, all in one statement.  Sets each
  * def's did: 'a'dded, 'r'eplaced, or 'u'nchanged when the row already held
  * exactly this script (then it is not written, and keeps its
- * registered_at).  def->checksum must be set.
+ * registered_at).  def->checksum must be set.  fresh: the caller knows
+ * that none of them is registered.
  */
 void
-steward_store_scripts(const char *module, List *defs)
+steward_store_scripts(const char *module, List *defs, bool fresh)
 {
 	StewardCatalogAccess ca;
 	Oid			types[10];
@@ -231,6 +232,24 @@ steward_store_scripts(const char *module, List *defs)
 	}
 	text_columns(rows, 9, types, values);
 	steward_catalog_enter(&ca);
+	if (fresh)
+	{
+		/* none of them is registered (the module lock is held): no upsert */
+		steward_exec_cached("INSERT INTO steward.migration_scripts "
+							"(module, version, up_sql, down_sql, description, checksum, requires, "
+							" kind, transactional) "
+							"SELECT r.module, r.version, r.up_sql, r.down_sql, r.description, r.checksum, "
+							"  r.requires::text[], r.kind, r.transactional::boolean "
+							"FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9) WITH ORDINALITY "
+							"  AS r(module, version, up_sql, down_sql, description, checksum, requires, "
+							"       kind, transactional, ord) "
+							"ORDER BY r.ord",
+							9, types, values, NULL, SPI_OK_INSERT);
+		foreach(lc, defs)
+			((ScriptDef *) lfirst(lc))->did = 'a';
+		steward_catalog_leave(&ca);
+		return;
+	}
 	steward_exec_cached("INSERT INTO steward.migration_scripts AS s "
 						"(module, version, up_sql, down_sql, description, checksum, requires, "
 						" kind, transactional) "
@@ -270,7 +289,7 @@ steward_store_scripts(const char *module, List *defs)
 char
 steward_store_script(const char *module, ScriptDef *def)
 {
-	steward_store_scripts(module, list_make1(def));
+	steward_store_scripts(module, list_make1(def), false);
 	return def->did;
 }
 

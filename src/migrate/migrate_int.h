@@ -121,7 +121,7 @@ extern char *steward_applied_checksum(const char *module, const char *version,
 extern void steward_define_module_row(const char *module, const char *schema,
 									  const char *description);
 extern char steward_store_script(const char *module, ScriptDef *def);
-extern void steward_store_scripts(const char *module, List *defs);
+extern void steward_store_scripts(const char *module, List *defs, bool fresh);
 extern void steward_delete_script(const char *module, const char *version);
 extern void steward_restore_applied_script(const char *module, const char *version);
 extern void steward_record_applied(ModuleState *st, MigStep *step, double ms,

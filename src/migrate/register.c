@@ -490,6 +490,7 @@ steward_register_set(PG_FUNCTION_ARGS)
 	MigStep   **steps;
 	List	   *defs;
 	List	   *to_store = NIL;
+	List	   *to_add = NIL;
 	ScriptDef **sorted;
 	ListCell   *lc;
 
@@ -523,10 +524,13 @@ steward_register_set(PG_FUNCTION_ARGS)
 		refuse_changed_applied(st, def, s != NULL && s->applied, s ? s->applied_checksum : NULL);
 		if (script_unchanged(s, def))
 			def->did = 'u';
+		else if (s == NULL || !s->registered)
+			to_add = lappend(to_add, def);
 		else
 			to_store = lappend(to_store, def);
 	}
-	steward_store_scripts(module, to_store);
+	steward_store_scripts(module, to_add, true);
+	steward_store_scripts(module, to_store, false);
 
 	foreach(lc, defs)
 	{
