@@ -135,6 +135,23 @@ END
 $$;
 SELECT conname FROM pg_constraint WHERE conrelid = 'sp_app.t_parts'::regclass AND contype <> 'n';
 
+-- The policy a CREATE TABLE obeys is the one its transaction sees at that
+-- command: managed, changed and unmanaged again inside one transaction.
+BEGIN;
+CREATE SCHEMA sp_tx;
+CREATE TABLE sp_tx.before_policy (x int);
+SELECT schema_name FROM steward.manage_schema('sp_tx', table_prefix => 'tx_');
+CREATE TABLE sp_tx.tx_firsts (x int);
+SELECT schema_name FROM steward.manage_schema('sp_tx', table_prefix => 'tx_', inject_columns => false);
+CREATE TABLE sp_tx.tx_seconds (x int);
+SELECT steward.unmanage_schema('sp_tx');
+CREATE TABLE sp_tx.after_policy (x int);
+SELECT c.relname, array_agg(a.attname::text ORDER BY a.attnum) AS columns
+  FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0
+ WHERE c.relnamespace = 'sp_tx'::regnamespace AND c.relkind = 'r'
+ GROUP BY c.relname ORDER BY 1;
+ROLLBACK;
+
 RESET search_path;
 DROP SCHEMA sp_app, sp_other, sp_shop, steward_sp_user CASCADE;
 SELECT steward.unmanage_schema(s) FROM unnest(ARRAY['sp_app', 'sp_shop', 'steward_sp_user']) AS s;
