@@ -56,6 +56,16 @@ steward_my_backend_index(void)
 #endif
 
 /*
+ * The OID of a table's primary key index (utils/relcache.h).  18 added
+ * deferrable_ok; steward's own catalogs have no deferrable keys.
+ */
+#if PG_VERSION_NUM >= 180000
+#define StewardRelationGetPrimaryKeyIndex(rel)	RelationGetPrimaryKeyIndex((rel), false)
+#else
+#define StewardRelationGetPrimaryKeyIndex(rel)	RelationGetPrimaryKeyIndex(rel)
+#endif
+
+/*
  * The parameters of an ExecutorRun hook, and the same names passed on to
  * the next one (executor/executor.h).  18 dropped execute_once.
  */

@@ -197,7 +197,7 @@ read_policy(Oid nspoid)
 	else
 		PushActiveSnapshot(GetTransactionSnapshot());
 	UpdateActiveSnapshotCommandId();
-	scan = systable_beginscan(rel, RelationGetPrimaryKeyIndex(rel), true, GetActiveSnapshot(),
+	scan = systable_beginscan(rel, StewardRelationGetPrimaryKeyIndex(rel), true, GetActiveSnapshot(),
 							  1, &key);
 	tup = systable_getnext(scan);
 	if (HeapTupleIsValid(tup) &&
