@@ -14,8 +14,9 @@
  * each no-transaction step's background worker (worker.c), with no
  * snapshot held, since a CONCURRENTLY build waits for every older
  * snapshot.  A CONCURRENTLY build that fails leaves an invalid index: the
- * indexes that became invalid during the failed step are dropped
- * concurrently before the error is raised, so a re-run can build it again.
+ * one its statement left (by table and name, new since the step began,
+ * not being built by another session) is dropped concurrently before the
+ * error is raised, so a re-run can build it again.
  * A step whose earlier run was interrupted (a cancelled or terminated
  * deploy) is resumed: the statements it committed are skipped and the
  * invalid index it left is dropped first (outside.c); a worker that
@@ -27,7 +28,10 @@
 #include "migrate_int.h"
 
 #include "access/xact.h"
+#include "catalog/index.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "commands/defrem.h"
 #include "nodes/parsenodes.h"
 #include "parser/parser.h"
 #include "utils/builtins.h"
@@ -79,27 +83,109 @@ invalid_indexes(void)
 							 false, -1);
 }
 
+/* Which invalid indexes a failed statement may have left (NULL/0: any). */
+typedef struct LeftoverFilter
+{
+	Oid			table;			/* InvalidOid: any */
+	Oid			schema;			/* InvalidOid: any */
+	char	   *name;			/* NULL: any */
+	char	   *pattern;		/* LIKE pattern of the name, NULL: any */
+} LeftoverFilter;
+
+/*
+ * What a failed statement of a no-transaction step can have left behind:
+ * a CREATE INDEX CONCURRENTLY its invalid index (the name it gave, or any
+ * new one on its table), a REINDEX ... CONCURRENTLY the invalid "_ccnew"
+ * copies on its table, schema or anywhere.  Resolved with this session's
+ * search_path, which the step's worker ran with.  False when the
+ * statement builds no index.
+ */
+static bool
+leftover_filter(const char *sql, int statement, LeftoverFilter *f)
+{
+	List	   *stmts = raw_parser(sql, RAW_PARSE_DEFAULT);
+	Node	   *stmt;
+
+	memset(f, 0, sizeof(*f));
+	if (statement < 1 || statement > list_length(stmts))
+		return false;
+	stmt = ((RawStmt *) list_nth(stmts, statement - 1))->stmt;
+	if (IsA(stmt, IndexStmt) && ((IndexStmt *) stmt)->concurrent)
+	{
+		IndexStmt  *idx = (IndexStmt *) stmt;
+
+		f->table = RangeVarGetRelid(idx->relation, NoLock, true);
+		f->name = idx->idxname;
+		return OidIsValid(f->table);
+	}
+	if (IsA(stmt, ReindexStmt))
+	{
+		ReindexStmt *r = (ReindexStmt *) stmt;
+		ListCell   *lc;
+		bool		concurrently = false;
+
+		foreach(lc, r->params)
+			if (strcmp(((DefElem *) lfirst(lc))->defname, "concurrently") == 0)
+			concurrently = defGetBoolean(lfirst(lc));
+		if (!concurrently)
+			return false;
+		f->pattern = "%\\_ccnew%";
+		if (r->kind == REINDEX_OBJECT_TABLE)
+			f->table = RangeVarGetRelid(r->relation, NoLock, true);
+		else if (r->kind == REINDEX_OBJECT_INDEX)
+		{
+			Oid			index = RangeVarGetRelid(r->relation, NoLock, true);
+
+			f->table = OidIsValid(index) ? IndexGetRelation(index, true) : InvalidOid;
+		}
+		else if (r->kind == REINDEX_OBJECT_SCHEMA)
+			f->schema = get_namespace_oid(r->name, true);
+		return (r->kind != REINDEX_OBJECT_TABLE && r->kind != REINDEX_OBJECT_INDEX) ||
+			OidIsValid(f->table);
+	}
+	return false;
+}
+
 /*
  * After a failed no-transaction step: drop, concurrently and as the user,
- * the indexes that became invalid during it (what a failed CONCURRENTLY
- * build leaves).  Returns their names, NULL when there were none.
+ * the invalid indexes its failing statement left (a failed CONCURRENTLY
+ * build or reindex): new since the step began, of the statement's table
+ * and name (leftover_filter), and not being built by any session now.
+ * Another session's build that fails meanwhile, or is still running,
+ * keeps its index.  Returns their names, NULL when there were none.
  */
 static char *
-drop_new_invalid_indexes(const char *module, const char *version, Datum before)
+drop_new_invalid_indexes(const char *module, const char *version, Datum before,
+						 const char *sql, int failed_statement)
 {
-	Oid			types[1] = {OIDARRAYOID};
-	Datum		values[1] = {before};
+	Oid			types[5] = {OIDARRAYOID, OIDOID, OIDOID, TEXTOID, TEXTOID};
+	Datum		values[5];
+	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+	LeftoverFilter f;
 	char	   *names;
 	char	   *drops;
 	OutsideResult res;
 
+	if (sql == NULL || !leftover_filter(sql, failed_statement, &f))
+		return NULL;
+	values[0] = before;
+	values[1] = ObjectIdGetDatum(f.table);
+	values[2] = ObjectIdGetDatum(f.schema);
+	values[3] = f.name ? CStringGetTextDatum(f.name) : (Datum) 0;
+	nulls[3] = f.name ? ' ' : 'n';
+	values[4] = f.pattern ? CStringGetTextDatum(f.pattern) : (Datum) 0;
+	nulls[4] = f.pattern ? ' ' : 'n';
 	if (SPI_execute_with_args("SELECT pg_catalog.string_agg(pg_catalog.format('%I.%I', n.nspname, c.relname), ', '), "
 							  "  pg_catalog.string_agg(pg_catalog.format('DROP INDEX CONCURRENTLY IF EXISTS %I.%I;', "
 							  "    n.nspname, c.relname), E'\\n') "
 							  "FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid "
 							  "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-							  "WHERE NOT i.indisvalid AND i.indexrelid <> ALL ($1)",
-							  1, types, values, NULL, true, 0) != SPI_OK_SELECT)
+							  "WHERE NOT i.indisvalid AND i.indexrelid <> ALL ($1) "
+							  "  AND ($2 = 0 OR i.indrelid = $2) AND ($3 = 0 OR c.relnamespace = $3) "
+							  "  AND ($4 IS NULL OR c.relname = $4::name) AND ($5 IS NULL OR c.relname::text LIKE $5) "
+							  "  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_progress_create_index p "
+							  "                   WHERE p.index_relid = i.indexrelid)",
+							  5, types, values, nulls, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not list invalid indexes");
 	names = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	drops = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
@@ -185,7 +271,8 @@ deploy_outside(ModuleState *st, PlanStep *p, const char *by, const char *target)
 							 steward_step_detail(res.ms, target, true));
 		return res.ms;
 	}
-	dropped = drop_new_invalid_indexes(st->module, p->mig->version, before);
+	dropped = drop_new_invalid_indexes(st->module, p->mig->version, before, sql,
+									   res.failed_statement);
 	ereport(ERROR,
 			(errcode(res.sqlerrcode),
 			 errmsg("%s of module \"%s\" failed at statement %d of %d",

@@ -11,6 +11,9 @@
 #    is valid and holds every row, the step runs once.
 # 4. A CONCURRENTLY build that fails (unique violation) leaves no invalid
 #    index; once the data is fixed the same deploy succeeds.
+# 5. Only the step's own leftover is dropped: another session's build that
+#    fails on another table while the step runs keeps its invalid index,
+#    and an unnamed build's leftover is found by its table.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -155,6 +158,26 @@ is($ret, 0, 'after the data is fixed the same deploy succeeds');
 is(sql("SELECT indisvalid FROM pg_index WHERE indexrelid = 'busy_v_unique'::regclass"), 't',
 	'the unique index is valid');
 is(sql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"), 0, 'no module lock is left');
+
+# ------------------------------------------------ 5. only the step's own leftover
+sql("CREATE TABLE other (x int); INSERT INTO other VALUES (1), (1)");
+sql(q{SELECT steward.register('busy', '4', E'-- steward:no-transaction\nSELECT pg_advisory_lock_shared(4242);\nSELECT pg_advisory_unlock_shared(4242);\nCREATE UNIQUE INDEX CONCURRENTLY ON busy ((v % 2));')});
+my $holder = $node->background_psql('postgres');
+$holder->query_safe('SELECT pg_advisory_lock(4242)');
+my $deploy = start('deploy5', 'psql', '-X', '-d', $node->connstr('postgres'), '-c', "CALL steward.deploy('busy')");
+$node->poll_query_until('postgres', "SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+  or die 'the step did not start';
+($ret, $out, $err) = $node->psql('postgres', 'CREATE UNIQUE INDEX CONCURRENTLY other_x_unique ON other (x)');
+isnt($ret, 0, "another session's CONCURRENTLY build fails while the step runs");
+$holder->query_safe('SELECT pg_advisory_unlock(4242)');
+$holder->quit;
+$deploy->{h}->finish;
+like($deploy->{err}, qr/migration 4 of module "busy" failed at statement 3 of 3\nDETAIL:  could not create unique index "busy_expr_idx".*dropped the invalid index it left: public\.busy_expr_idx\n/s,
+	"the step's own invalid index is dropped, found by its table");
+is(sql("SELECT indisvalid FROM pg_index WHERE indexrelid = 'other_x_unique'::regclass"), 'f',
+	"the other session's invalid index is left alone");
+is(sql("SELECT count(*) FROM pg_index WHERE NOT indisvalid AND indrelid = 'busy'::regclass"), 0,
+	'no invalid index is left on the step\'s table');
 
 $node->stop;
 done_testing();
