@@ -177,6 +177,7 @@ extern bool steward_module_session_locked(const char *module);
 extern void steward_wait_step_lock(const char *module);
 extern bool steward_step_lock_free(const char *module);
 extern void steward_hold_step_lock(const char *module);
+extern void steward_release_step_lock(const char *module);
 
 /* outside.c: no-transaction steps a client runs, and their recovery */
 extern char *steward_statement_key(const char *text, int len);

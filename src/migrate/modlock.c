@@ -141,6 +141,27 @@ module_lock_tag(const char *module, LOCKTAG *tag)
 }
 
 /*
+ * The lock is taken by a runner in a no-transaction step (deploy's worker,
+ * or a client between begin_step and record_step: both hold the step
+ * lock).  Such a step is typically CREATE INDEX CONCURRENTLY, which waits
+ * for every transaction holding a snapshot: this one, waiting here for the
+ * module lock, would hold one, and the build and this call would stall
+ * each other until steward.migration_lock_timeout failed this call.  So
+ * it fails now instead.
+ */
+static void
+refuse_during_step(const char *module, uint32 key2)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_IN_USE),
+			 errmsg("module \"%s\" is running a no-transaction step in another session", module),
+			 errdetail("The lock is held by %s.  A statement such as CREATE INDEX CONCURRENTLY waits for every transaction that holds a snapshot, and waiting for the module's lock inside this transaction would hold one.",
+					   steward_lock_holder(STEWARD_LOCK_KEY1, key2)),
+			 errhint("Run this again when that step is done, or deploy with CALL steward.deploy('%s') or the pg_steward program, which wait outside a transaction.",
+					 module)));
+}
+
+/*
  * Take the module's lock, waiting at most steward.migration_lock_timeout.
  * A transaction that reads with one snapshot throughout must neither wait
  * (refused at once) nor go on when another runner committed after its
@@ -158,6 +179,8 @@ steward_lock_module(const char *module)
 	res = LockAcquire(&tag, ExclusiveLock, false, true);
 	if (res == LOCKACQUIRE_NOT_AVAIL && IsolationUsesXactSnapshot())
 		snapshot_error(module, steward_lock_holder(STEWARD_LOCK_KEY1, key2));
+	if (res == LOCKACQUIRE_NOT_AVAIL && !steward_step_lock_free(module))
+		refuse_during_step(module, key2);
 	if (res == LOCKACQUIRE_NOT_AVAIL)
 		wait_for_lock(&tag, module, key2, false);
 	else if (res == LOCKACQUIRE_OK && IsolationUsesXactSnapshot() &&
@@ -215,8 +238,10 @@ steward_module_session_locked(const char *module)
  * The step lock: deploy's background worker holds it from its start until
  * it exits, so that a worker that outlives its deploy (terminated, its
  * worker left running) is waited for by the next runner of the module,
- * which holds the module lock by then.  Same keys as the module lock but
- * key1.
+ * which holds the module lock by then; a client holds it from begin_step
+ * to record_step.  A runner that would wait for the module lock inside a
+ * transaction while it is held is refused at once (refuse_during_step).
+ * Same keys as the module lock but key1.
  */
 static void
 step_lock_tag(const char *module, LOCKTAG *tag)
@@ -226,31 +251,50 @@ step_lock_tag(const char *module, LOCKTAG *tag)
 	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, STEWARD_STEP_LOCK_KEY1, key2, 2);
 }
 
-/* deploy, holding no snapshot: wait until no worker of the module runs */
+/*
+ * deploy, holding no snapshot: wait until no step of the module runs.  The
+ * waiters and testers below take the step lock in SHARE mode, which only
+ * the EXCLUSIVE holders (a worker, a client between begin_step and
+ * record_step) conflict with: two runners testing at once do not see each
+ * other as a running step.
+ */
 void
 steward_wait_step_lock(const char *module)
 {
 	LOCKTAG		tag;
 
 	step_lock_tag(module, &tag);
-	(void) LockAcquire(&tag, ExclusiveLock, true, false);
-	(void) LockRelease(&tag, ExclusiveLock, true);
+	(void) LockAcquire(&tag, ShareLock, true, false);
+	(void) LockRelease(&tag, ShareLock, true);
 }
 
-/* begin_step, inside a transaction: does no worker of the module run? */
+/* Does no worker or client run a step of the module now? */
 bool
 steward_step_lock_free(const char *module)
 {
 	LOCKTAG		tag;
 
 	step_lock_tag(module, &tag);
-	if (LockAcquire(&tag, ExclusiveLock, true, true) == LOCKACQUIRE_NOT_AVAIL)
+	if (LockAcquire(&tag, ShareLock, true, true) == LOCKACQUIRE_NOT_AVAIL)
 		return false;
-	(void) LockRelease(&tag, ExclusiveLock, true);
+	(void) LockRelease(&tag, ShareLock, true);
 	return true;
 }
 
-/* deploy's worker: hold the step lock until the process exits */
+/* begin_step's step ends (record_step, a failed statement, a new begin_step) */
+void
+steward_release_step_lock(const char *module)
+{
+	LOCKTAG		tag;
+
+	step_lock_tag(module, &tag);
+	(void) LockRelease(&tag, ExclusiveLock, true);
+}
+
+/*
+ * deploy's worker: hold the step lock until the process exits; begin_step:
+ * until the step ends (steward_release_step_lock) or the session does.
+ */
 void
 steward_hold_step_lock(const char *module)
 {

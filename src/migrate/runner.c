@@ -138,6 +138,8 @@ steward_session_step_begin(const char *module, const char *version)
 	session_step->version = MemoryContextStrdup(TopMemoryContext, version);
 	session_step->outer = NULL;
 	running = session_step;
+	/* others see the step: a runner waiting in a transaction is refused */
+	steward_hold_step_lock(module);
 }
 
 void
@@ -145,6 +147,7 @@ steward_session_step_end(void)
 {
 	if (session_step == NULL)
 		return;
+	steward_release_step_lock(session_step->module);
 	if (running == session_step)
 		running = NULL;
 	pfree((char *) session_step->module);

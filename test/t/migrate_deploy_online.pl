@@ -14,6 +14,10 @@
 # 5. Only the step's own leftover is dropped: another session's build that
 #    fails on another table while the step runs keeps its invalid index,
 #    and an unnamed build's leftover is found by its table.
+# 6. A runner that would wait for the module lock inside a transaction while
+#    a no-transaction step runs (deploy's worker; a client between
+#    begin_step and record_step) is refused at once (55006), instead of
+#    holding a snapshot the build waits for until its lock timeout.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -178,6 +182,41 @@ is(sql("SELECT indisvalid FROM pg_index WHERE indexrelid = 'other_x_unique'::reg
 	"the other session's invalid index is left alone");
 is(sql("SELECT count(*) FROM pg_index WHERE NOT indisvalid AND indrelid = 'busy'::regclass"), 0,
 	'no invalid index is left on the step\'s table');
+
+# ------------------------------------------------ 6. no waiting in a transaction during a step
+sql(q{SELECT steward.unregister('busy', '4')});
+sql(q{SELECT steward.register('busy', '5', E'-- steward:no-transaction\nSELECT pg_advisory_lock_shared(4243);\nSELECT pg_advisory_unlock_shared(4243);\nCREATE INDEX CONCURRENTLY busy_id_idx ON busy (id);')});
+$holder = $node->background_psql('postgres');
+$holder->query_safe('SELECT pg_advisory_lock(4243)');
+$deploy = start('deploy6', 'psql', '-X', '-d', $node->connstr('postgres'), '-c', "CALL steward.deploy('busy')");
+$node->poll_query_until('postgres', "SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+  or die 'the step did not start';
+($ret, $out, $err) = $node->psql('postgres', "SELECT * FROM steward.upgrade('busy')",
+	extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+like($err, qr/ERROR:  55006: module "busy" is running a no-transaction step in another session/,
+	"upgrade() during deploy's no-transaction step is refused at once, not after its lock timeout");
+$holder->query_safe('SELECT pg_advisory_unlock(4243)');
+$deploy->{h}->finish;
+is($deploy->{h}->result(0), 0, 'the deploy finishes its step');
+is(sql("SELECT indisvalid FROM pg_index WHERE indexrelid = 'busy_id_idx'::regclass"), 't', 'its index is valid');
+
+sql(q{SELECT steward.register('busy', '6', E'-- steward:no-transaction\nCREATE INDEX CONCURRENTLY busy_v_idx ON busy (v);')});
+my $client = $node->background_psql('postgres');
+$client->query_safe(q{SELECT pg_advisory_lock(1937012580, hashtext('busy'))});
+$client->query_safe(q{SELECT * FROM steward.begin_step('busy', '6')});
+($ret, $out, $err) = $node->psql('postgres', "SELECT * FROM steward.upgrade('busy')",
+	extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+like($err, qr/ERROR:  55006: module "busy" is running a no-transaction step in another session/,
+	'upgrade() while a client is between begin_step and record_step is refused at once');
+$client->query_safe(q{CREATE INDEX CONCURRENTLY busy_v_idx ON busy (v)});
+$client->query_safe(q{SELECT steward.record_step('busy', '6', 'up', 1)});
+($ret, $out, $err) = $node->psql('postgres', "SET steward.migration_lock_timeout = 100; SELECT * FROM steward.upgrade('busy')",
+	extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+like($err, qr/ERROR:  55P03: could not lock migration module "busy": timed out/,
+	'after record_step the module lock is only held: a runner waits for it as usual');
+$client->quit;
+is(sql(q{SELECT state FROM steward.status('busy') WHERE version = '6'}), 'applied', 'the client step is recorded');
+is(sql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"), 0, 'no module or step lock is left');
 
 $node->stop;
 done_testing();
