@@ -194,6 +194,16 @@ text_columns(List *rows, int ncols, Oid *types, Datum *values)
 	}
 }
 
+/* The rows of steward_store_scripts' INSERTs, from its nine text[] columns. */
+#define SCRIPT_ROWS \
+	"(module, version, up_sql, down_sql, description, checksum, requires, kind, transactional) " \
+	"SELECT r.module, r.version, r.up_sql, r.down_sql, r.description, r.checksum, " \
+	"  r.requires::text[], r.kind, r.transactional::boolean " \
+	"FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9) WITH ORDINALITY " \
+	"  AS r(module, version, up_sql, down_sql, description, checksum, requires, kind, " \
+	"       transactional, ord) " \
+	"ORDER BY r.ord"
+
 /*
  * Insert or replace registered scripts, all in one statement.  Sets each
  * def's did: 'a'dded, 'r'eplaced, or 'u'nchanged when the row already held
@@ -235,30 +245,14 @@ steward_store_scripts(const char *module, List *defs, bool fresh)
 	if (fresh)
 	{
 		/* none of them is registered (the module lock is held): no upsert */
-		steward_exec_cached("INSERT INTO steward.migration_scripts "
-							"(module, version, up_sql, down_sql, description, checksum, requires, "
-							" kind, transactional) "
-							"SELECT r.module, r.version, r.up_sql, r.down_sql, r.description, r.checksum, "
-							"  r.requires::text[], r.kind, r.transactional::boolean "
-							"FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9) WITH ORDINALITY "
-							"  AS r(module, version, up_sql, down_sql, description, checksum, requires, "
-							"       kind, transactional, ord) "
-							"ORDER BY r.ord",
+		steward_exec_cached("INSERT INTO steward.migration_scripts " SCRIPT_ROWS,
 							9, types, values, NULL, SPI_OK_INSERT);
 		foreach(lc, defs)
 			((ScriptDef *) lfirst(lc))->did = 'a';
 		steward_catalog_leave(&ca);
 		return;
 	}
-	steward_exec_cached("INSERT INTO steward.migration_scripts AS s "
-						"(module, version, up_sql, down_sql, description, checksum, requires, "
-						" kind, transactional) "
-						"SELECT r.module, r.version, r.up_sql, r.down_sql, r.description, r.checksum, "
-						"  r.requires::text[], r.kind, r.transactional::boolean "
-						"FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9) WITH ORDINALITY "
-						"  AS r(module, version, up_sql, down_sql, description, checksum, requires, "
-						"       kind, transactional, ord) "
-						"ORDER BY r.ord "
+	steward_exec_cached("INSERT INTO steward.migration_scripts AS s " SCRIPT_ROWS " "
 						"ON CONFLICT (module, version) DO UPDATE SET up_sql = excluded.up_sql, "
 						"  down_sql = excluded.down_sql, description = excluded.description, "
 						"  checksum = excluded.checksum, requires = excluded.requires, "
