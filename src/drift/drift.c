@@ -22,8 +22,9 @@ static const StewardMigrationListener fingerprint_listener = {
  * statements before they run (its own ProcessUtility hook).  Among the
  * listeners, the guard judges first (a refused command needs no other
  * work); capture records every DDL command after the conventions and
- * injection have given objects their final names; the fingerprints note
- * what a running migration touched last.
+ * injection have given objects their final names (a publication of
+ * steward's own catalogs is warned about just before); the fingerprints
+ * note what a running migration touched last.
  */
 void
 steward_drift_init(void)
@@ -34,6 +35,8 @@ steward_drift_init(void)
 	steward_ddl_listen(STEWARD_DDL_START, STEWARD_DDL_ORDER_GUARD, "guard", steward_guard_start);
 	steward_ddl_listen(STEWARD_DDL_END, STEWARD_DDL_ORDER_GUARD, "guard", steward_guard_objects);
 	steward_ddl_listen(STEWARD_DDL_DROP, STEWARD_DDL_ORDER_GUARD, "guard", steward_guard_objects);
+	steward_ddl_listen(STEWARD_DDL_END, STEWARD_DDL_ORDER_CAPTURE, "publication",
+					   steward_publication_objects);
 	steward_ddl_listen(STEWARD_DDL_END, STEWARD_DDL_ORDER_CAPTURE, "capture",
 					   steward_capture_objects);
 	steward_ddl_listen(STEWARD_DDL_DROP, STEWARD_DDL_ORDER_CAPTURE, "capture",

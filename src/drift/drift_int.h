@@ -21,6 +21,9 @@ extern bool steward_capture_objects(EventTriggerData *trig, List *objs);
 /* guard.c */
 extern bool steward_allow_ddl;
 extern void steward_guard_init(void);
+
+/* publication.c */
+extern bool steward_publication_objects(EventTriggerData *trig, List *objs);
 extern bool steward_guard_start(EventTriggerData *trig, List *objs);
 extern bool steward_guard_objects(EventTriggerData *trig, List *objs);
 
