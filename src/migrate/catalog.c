@@ -30,6 +30,8 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
+static void steward_write_held_records(void);
+
 static char *
 getstr(HeapTuple tup, TupleDesc desc, int col)
 {
@@ -57,6 +59,7 @@ steward_load_module_header(const char *module)
 	const char *args[1] = {module};
 
 	st->module = pstrdup(module);
+	steward_write_held_records();
 	if (steward_catalog_exec("SELECT schema_name::text, "
 							 "  (SELECT coalesce(max(rank), 0) FROM steward.migrations WHERE module = $1) "
 							 "FROM steward.modules WHERE module = $1",
@@ -144,6 +147,7 @@ steward_define_module_row(const char *module, const char *schema, const char *de
 {
 	const char *args[3] = {module, schema, description};
 
+	steward_write_held_records();
 	if (steward_catalog_exec("SELECT 1 FROM steward.modules mo WHERE mo.module = $1 "
 							 "AND mo.schema_name <> $2::name "
 							 "AND EXISTS (SELECT 1 FROM steward.migrations m WHERE m.module = $1)",
@@ -328,10 +332,19 @@ steward_restore_applied_script(const char *module, const char *version)
  * call inside a migration (a dry run, a run of another module in a
  * PL/pgSQL block that catches its error) can be rolled back while the
  * outer run goes on, and then its rows must go too.
+ *
+ * Steward's own reads of steward.migrations inside the run (a nested run
+ * loading its module, a requirement, register's check of an applied
+ * script) first write the rows held so far (steward_write_held_records):
+ * a second nested run of a module would otherwise apply its first run's
+ * versions again.  Such a write can happen in a subtransaction that then
+ * aborts, so a written row remembers the level that wrote it, and goes
+ * back to being held when that write is rolled back.
  */
 typedef struct HeldRow
 {
 	int			level;			/* GetCurrentTransactionNestLevel() */
+	int			written;		/* level of the INSERT that wrote it; 0: held */
 	const char **cols;
 } HeldRow;
 
@@ -346,7 +359,8 @@ static HeldRecords *held = NULL;
 
 /*
  * Held rows of a subtransaction that aborts are dropped; those of one that
- * commits belong to its parent from then on.
+ * commits belong to its parent from then on.  Likewise the writes: an
+ * older row written by a subtransaction that aborts is held again.
  */
 static List *
 held_at_subxact_end(List *rows, bool abort)
@@ -358,12 +372,15 @@ held_at_subxact_end(List *rows, bool abort)
 	{
 		HeldRow    *r = lfirst(lc);
 
-		if (r->level < level)
-			continue;
-		if (abort)
+		if (r->level >= level && abort)
+		{
 			rows = foreach_delete_current(rows, lc);
-		else
+			continue;
+		}
+		if (r->level >= level)
 			r->level = level - 1;
+		if (r->written >= level)
+			r->written = abort ? 0 : level - 1;
 	}
 	return rows;
 }
@@ -421,6 +438,7 @@ hold_row(List *rows, const char **cols, int n)
 	int			i;
 
 	r->level = GetCurrentTransactionNestLevel();
+	r->written = 0;
 	r->cols = palloc(sizeof(char *) * n);
 	for (i = 0; i < n; i++)
 		r->cols[i] = cols[i] ? pstrdup(cols[i]) : NULL;
@@ -430,7 +448,8 @@ hold_row(List *rows, const char **cols, int n)
 }
 
 /*
- * The columns of held rows, for text_columns.
+ * The columns of the rows not written yet, for text_columns; they are
+ * marked written by the current (sub)transaction level.
  */
 static List *
 held_cols(List *rows)
@@ -439,28 +458,32 @@ held_cols(List *rows)
 	ListCell   *lc;
 
 	foreach(lc, rows)
-		cols = lappend(cols, ((HeldRow *) lfirst(lc))->cols);
+	{
+		HeldRow    *r = lfirst(lc);
+
+		if (r->written != 0)
+			continue;
+		cols = lappend(cols, r->cols);
+		r->written = GetCurrentTransactionNestLevel();
+	}
 	return cols;
 }
 
 /*
- * Stop holding; write the held rows unless the run failed (then its
- * transaction or subtransaction rolls back anyway).
+ * Write the rows held and not written yet.
  */
-void
-steward_release_records(bool write)
+static void
+write_held(HeldRecords *h)
 {
-	HeldRecords *h = held;
 	StewardCatalogAccess ca;
 	Oid			types[11];
 	Datum		values[11];
+	List	   *applied = held_cols(h->applied);
+	List	   *events = held_cols(h->events);
 
-	held = NULL;
-	if (!write || h == NULL)
-		return;
-	if (h->applied != NIL)
+	if (applied != NIL)
 	{
-		text_columns(held_cols(h->applied), 11, types, values);
+		text_columns(applied, 11, types, values);
 		steward_catalog_enter(&ca);
 		steward_exec_cached("INSERT INTO steward.migrations (module, version, description, checksum, "
 							"  up_sql, down_sql, applied_by, duration_ms, rank, baseline, kind) "
@@ -473,9 +496,9 @@ steward_release_records(bool write)
 							11, types, values, NULL, SPI_OK_INSERT);
 		steward_catalog_leave(&ca);
 	}
-	if (h->events != NIL)
+	if (events != NIL)
 	{
-		text_columns(held_cols(h->events), 6, types, values);
+		text_columns(events, 6, types, values);
 		steward_catalog_enter(&ca);
 		steward_exec_cached("INSERT INTO steward.migration_events (module, version, event, by_user, "
 							"  detail, at) "
@@ -487,6 +510,31 @@ steward_release_records(bool write)
 							6, types, values, NULL, SPI_OK_INSERT);
 		steward_catalog_leave(&ca);
 	}
+}
+
+/*
+ * Stop holding; write the held rows unless the run failed (then its
+ * transaction or subtransaction rolls back anyway).
+ */
+void
+steward_release_records(bool write)
+{
+	HeldRecords *h = held;
+
+	held = NULL;
+	if (write && h != NULL)
+		write_held(h);
+}
+
+/*
+ * Before steward reads steward.migrations inside a run (a nested call),
+ * write what the run holds, so that the read sees it.
+ */
+static void
+steward_write_held_records(void)
+{
+	if (held != NULL)
+		write_held(held);
 }
 
 /*
@@ -540,13 +588,18 @@ steward_record_reverted(ModuleState *st, MigStep *step)
 
 	foreach(lc, held != NULL ? held->applied : NIL)
 	{
-		const char **row = ((HeldRow *) lfirst(lc))->cols;
+		HeldRow    *r = lfirst(lc);
 
-		if (strcmp(row[0], st->module) == 0 && strcmp(row[1], step->version) == 0)
+		if (strcmp(r->cols[0], st->module) != 0 || strcmp(r->cols[1], step->version) != 0)
+			continue;
+		/* a row of an outer level must come back if this level aborts */
+		if (r->written == 0 && r->level == GetCurrentTransactionNestLevel())
 		{
 			held->applied = foreach_delete_current(held->applied, lc);
 			return;
 		}
+		steward_write_held_records();
+		break;
 	}
 	steward_catalog_exec("DELETE FROM steward.migrations WHERE module = $1 AND version = $2",
 						 2, args, SPI_OK_DELETE);
@@ -601,6 +654,7 @@ steward_applied_checksum(const char *module, const char *version, bool *applied)
 {
 	const char *args[2] = {module, version};
 
+	steward_write_held_records();
 	*applied = steward_catalog_exec("SELECT checksum FROM steward.migrations "
 									"WHERE module = $1 AND version = $2",
 									2, args, SPI_OK_SELECT) > 0;
@@ -625,6 +679,7 @@ steward_version_applied(const char *module, const char *version)
 {
 	const char *args[2] = {module, version};
 
+	steward_write_held_records();
 	return steward_catalog_exec("SELECT 1 FROM steward.migrations WHERE module = $1 AND version = $2",
 								2, args, SPI_OK_SELECT) > 0;
 }

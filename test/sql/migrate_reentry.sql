@@ -88,9 +88,48 @@ SELECT module, version, event FROM steward.migration_events
  ORDER BY id;
 SELECT to_regclass('re_b1') AS re_b1, to_regclass('re_inner2') AS re_inner2;
 
+-- Steward's own calls inside the run read the rows held so far: a second
+-- run of another module sees its first run's version applied (and ranks
+-- after it), register refuses to change that applied script, and a
+-- requirement on it is met.  A nested call that read them (which wrote
+-- them) in a block rolled back loses nothing.
+SELECT steward.define_module('re_c', 'public');
+SELECT steward.register('re_c', '1', 'CREATE TABLE re_c1 (v text)');
+SELECT steward.register('re_c', '2', 'CREATE TABLE re_c2 (v text)');
+SELECT steward.define_module('re_d', 'public');
+SELECT steward.register('re_d', '1', 'SELECT 1', requires => ARRAY['re_c:1']);
+CREATE FUNCTION re_catch_c() RETURNS text LANGUAGE plpgsql AS $f$
+BEGIN
+	PERFORM steward.upgrade('re_c', '2');
+	PERFORM 1/0;
+	RETURN 'applied';
+EXCEPTION WHEN division_by_zero THEN
+	RETURN 'rolled back';
+END
+$f$;
+CREATE FUNCTION re_change_c() RETURNS void LANGUAGE plpgsql AS $f$
+BEGIN
+	PERFORM steward.register('re_c', '1', 'CREATE TABLE re_c1 (v text, w text)');
+	RAISE NOTICE 're_c 1 changed';
+EXCEPTION WHEN OTHERS THEN
+	RAISE NOTICE 're_c 1: %', SQLERRM;
+END
+$f$;
+SELECT steward.register('re', '5', $$SELECT * FROM steward.upgrade('re_c', '1');
+	SELECT re_catch_c(); SELECT re_change_c(); SELECT * FROM steward.upgrade('re_d');
+	SELECT * FROM steward.upgrade('re_c', '2')$$);
+SELECT version FROM steward.upgrade('re');
+SELECT module, version, state FROM steward.status() WHERE module IN ('re', 're_c', 're_d') ORDER BY 1, 2;
+SELECT module, version, rank FROM steward.migrations WHERE module IN ('re_c', 're_d') ORDER BY 1, 2;
+SELECT module, version, event FROM steward.migration_events
+ WHERE module IN ('re_c', 're_d') OR (module = 're' AND version = '5')
+ ORDER BY id;
+
 DROP FUNCTION re_try(text);
 DROP FUNCTION re_catch();
-DROP TABLE re_t, re_inner_t, re_after, re_after4, re_inner2;
+DROP FUNCTION re_catch_c();
+DROP FUNCTION re_change_c();
+DROP TABLE re_t, re_inner_t, re_after, re_after4, re_inner2, re_c1, re_c2;
 DELETE FROM steward.migration_events WHERE module LIKE 're%';
 DELETE FROM steward.migrations WHERE module LIKE 're%';
 DELETE FROM steward.migration_scripts WHERE module LIKE 're%';
