@@ -352,7 +352,7 @@ typedef struct HeldRecords
 {
 	MemoryContext cxt;			/* the run's: holds the rows */
 	List	   *applied;		/* rows of steward.migrations, 11 strings */
-	List	   *events;			/* rows of steward.migration_events, 6 */
+	List	   *events;			/* rows of steward.migration_events, 7 */
 } HeldRecords;
 
 static HeldRecords *held = NULL;
@@ -498,16 +498,16 @@ write_held(HeldRecords *h)
 	}
 	if (events != NIL)
 	{
-		text_columns(events, 6, types, values);
+		text_columns(events, 7, types, values);
 		steward_catalog_enter(&ca);
 		steward_exec_cached("INSERT INTO steward.migration_events (module, version, event, by_user, "
-							"  detail, at) "
+							"  detail, at, application_name) "
 							"SELECT r.module, r.version, r.event, r.by_user::name, r.detail::jsonb, "
-							"  r.at::timestamptz "
-							"FROM unnest($1, $2, $3, $4, $5, $6) WITH ORDINALITY "
-							"  AS r(module, version, event, by_user, detail, at, ord) "
+							"  r.at::timestamptz, r.application_name "
+							"FROM unnest($1, $2, $3, $4, $5, $6, $7) WITH ORDINALITY "
+							"  AS r(module, version, event, by_user, detail, at, application_name, ord) "
 							"ORDER BY r.ord",
-							6, types, values, NULL, SPI_OK_INSERT);
+							7, types, values, NULL, SPI_OK_INSERT);
 		steward_catalog_leave(&ca);
 	}
 }
@@ -596,6 +596,7 @@ steward_record_reverted(ModuleState *st, MigStep *step)
 		if (r->written == 0 && r->level == GetCurrentTransactionNestLevel())
 		{
 			held->applied = foreach_delete_current(held->applied, lc);
+			step->applied = false;
 			return;
 		}
 		steward_write_held_records();
@@ -603,6 +604,7 @@ steward_record_reverted(ModuleState *st, MigStep *step)
 	}
 	steward_catalog_exec("DELETE FROM steward.migrations WHERE module = $1 AND version = $2",
 						 2, args, SPI_OK_DELETE);
+	step->applied = false;
 }
 
 /*
@@ -612,7 +614,7 @@ void
 steward_record_event(const char *module, const char *version, const char *event,
 					 const char *by, const char *detail)
 {
-	const char *args[6];
+	const char *args[7];
 
 	args[0] = module;
 	args[1] = version;
@@ -620,10 +622,13 @@ steward_record_event(const char *module, const char *version, const char *event,
 	args[3] = by;
 	args[4] = detail;
 	args[5] = NULL;
+	args[6] = NULL;
 	if (held != NULL)
 	{
+		/* the time and application_name of the step, not of the write */
 		args[5] = timestamptz_to_str(GetCurrentTimestamp());
-		held->events = hold_row(held->events, args, 6);
+		args[6] = application_name;
+		held->events = hold_row(held->events, args, 7);
 		return;
 	}
 	steward_catalog_exec("INSERT INTO steward.migration_events (module, version, event, by_user, detail) "

@@ -125,6 +125,16 @@ SELECT module, version, event FROM steward.migration_events
  WHERE module IN ('re_c', 're_d') OR (module = 're' AND version = '5')
  ORDER BY id;
 
+-- Held events keep the application_name of their step, as a row written at
+-- the step's end would: the second step changes it.
+SET application_name = 'before_step_2';
+SELECT steward.define_module('re_app', 'public');
+SELECT steward.register('re_app', '1', 'SELECT 1');
+SELECT steward.register('re_app', '2', $$SELECT pg_catalog.set_config('application_name', 'set_by_step_2', false)$$);
+SELECT version FROM steward.upgrade('re_app');
+SELECT version, event, application_name FROM steward.migration_events WHERE module = 're_app' ORDER BY id;
+RESET application_name;
+
 DROP FUNCTION re_try(text);
 DROP FUNCTION re_catch();
 DROP FUNCTION re_catch_c();
