@@ -119,13 +119,41 @@ text_array_to_list(Datum array)
 static StewardPolicy *read_policy(Oid nspoid);
 
 /*
+ * A copy of a policy in cxt (callers may keep it longer than the memory
+ * it was read into).
+ */
+static StewardPolicy *
+copy_policy(MemoryContext cxt, const StewardPolicy *p)
+{
+	MemoryContext oldcxt = MemoryContextSwitchTo(cxt);
+	StewardPolicy *c = palloc(sizeof(StewardPolicy));
+	ListCell   *lc;
+
+	*c = *p;
+	c->schema = pstrdup(p->schema);
+	c->prefix = pstrdup(p->prefix);
+	c->id_column = pstrdup(p->id_column);
+	c->created_column = pstrdup(p->created_column);
+	c->updated_column = pstrdup(p->updated_column);
+	c->href_template = p->href_template ? pstrdup(p->href_template) : NULL;
+	c->inject_exclude = NIL;
+	foreach(lc, p->inject_exclude)
+		c->inject_exclude = lappend(c->inject_exclude, pstrdup(lfirst(lc)));
+	MemoryContextSwitchTo(oldcxt);
+	return c;
+}
+
+/*
  * The policy of a schema, or NULL when the schema is not managed or its
- * mode is off.  Within one DDL event the answer is kept (in
- * the event's SPI memory, which outlives the event's listeners).
+ * mode is off.  Within one DDL event the answer is kept, in a context of
+ * its own (a listener may read it inside an SPI connection of its own,
+ * whose memory goes before the event's other listeners run), and handed
+ * out as a copy in the caller's memory.
  */
 StewardPolicy *
 steward_policy_for(Oid nspoid)
 {
+	static MemoryContext cache_cxt = NULL;
 	static uint64 cached_serial = 0;
 	static Oid	cached_nsp = InvalidOid;
 	static StewardPolicy *cached = NULL;
@@ -134,13 +162,17 @@ steward_policy_for(Oid nspoid)
 
 	/* the listeners of one DDL event (up to four) read a schema's policy once */
 	if (serial != 0 && serial == cached_serial && nspoid == cached_nsp)
-		return cached;
+		return cached ? copy_policy(CurrentMemoryContext, cached) : NULL;
 	found = read_policy(nspoid);
 	if (serial != 0)
 	{
+		if (cache_cxt == NULL)
+			cache_cxt = AllocSetContextCreate(TopMemoryContext, "steward policy cache",
+											  ALLOCSET_SMALL_SIZES);
+		MemoryContextReset(cache_cxt);
 		cached_serial = serial;
 		cached_nsp = nspoid;
-		cached = found;
+		cached = found ? copy_policy(cache_cxt, found) : NULL;
 	}
 	return found;
 }

@@ -32,6 +32,8 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/defrem.h"
+#include "storage/lmgr.h"
+#include "utils/lsyscache.h"
 #include "nodes/parsenodes.h"
 #include "parser/parser.h"
 #include "utils/builtins.h"
@@ -152,7 +154,9 @@ leftover_filter(const char *sql, int statement, LeftoverFilter *f)
  * build or reindex): new since the step began, of the statement's table
  * and name (leftover_filter), and not being built by any session now.
  * Another session's build that fails meanwhile, or is still running,
- * keeps its index.  Returns their names, NULL when there were none.
+ * keeps its index, and so does a table another session holds a lock on
+ * that a build takes.  Returns what happened as a phrase for the error's
+ * detail, NULL when there was nothing to drop.
  */
 static char *
 drop_new_invalid_indexes(const char *module, const char *version, Datum before,
@@ -191,11 +195,25 @@ drop_new_invalid_indexes(const char *module, const char *version, Datum before,
 	drops = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
 	if (names == NULL)
 		return NULL;
+
+	/*
+	 * A CONCURRENTLY build holds SHARE UPDATE EXCLUSIVE on its table from
+	 * start to end: when another session holds it, it may be building an
+	 * index this role cannot see in pg_stat_progress_create_index (another
+	 * role's), so leave the table's invalid indexes to the user.
+	 */
+	if (OidIsValid(f.table))
+	{
+		if (!ConditionalLockRelationOid(f.table, ShareUpdateExclusiveLock))
+			return psprintf("it left the invalid index %s, not dropped: another session is working on table %s; drop it with DROP INDEX CONCURRENTLY once that is done",
+							names, get_rel_name(f.table));
+		UnlockRelationOid(f.table, ShareUpdateExclusiveLock);
+	}
 	commit_step();
 	steward_run_outside(module, version, drops, &res);
 	if (!res.ok)
-		return psprintf("%s (could not drop them: %s)", names, res.message);
-	return names;
+		return psprintf("it left the invalid index %s, which could not be dropped: %s", names, res.message);
+	return psprintf("dropped the invalid index it left: %s", names);
 }
 
 /*
@@ -280,7 +298,7 @@ deploy_outside(ModuleState *st, PlanStep *p, const char *by, const char *target)
 					res.nstatements),
 			 errdetail("%s%s%s%s%s%s", res.message, res.detail ? ": " : "", res.detail ? res.detail : "",
 					   res.failed_statement > 1 ? "; the statements before it were applied" : "",
-					   dropped ? "; dropped the invalid index it left: " : "", dropped ? dropped : ""),
+					   dropped ? "; " : "", dropped ? dropped : ""),
 			 res.hint ? errhint("%s", res.hint) :
 			 errhint("Fix the cause (or the script, with steward.register) and CALL steward.deploy('%s') again; the step stays pending.",
 					 st->module)));
