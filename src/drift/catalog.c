@@ -63,29 +63,22 @@ steward_relink_fingerprints(const char *dbid)
 static List *
 rows_on(List *keys, Oid catalogid, Oid indexid, AttrNumber keycol, AttrNumber oidcol)
 {
-	Relation	catalog = table_open(catalogid, AccessShareLock);
 	List	   *found = NIL;
 	ListCell   *lc;
 
 	foreach(lc, keys)
 	{
-		ScanKeyData key;
-		SysScanDesc scan;
-		HeapTuple	tup;
+		TupleDesc	desc;
+		ListCell   *rc;
 
-		ScanKeyInit(&key, keycol, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(lfirst_oid(lc)));
-		scan = systable_beginscan(catalog, indexid, true, NULL, 1, &key);
-		while (HeapTupleIsValid(tup = systable_getnext(scan)))
+		foreach(rc, steward_catalog_rows(catalogid, indexid, keycol, lfirst_oid(lc), &desc))
 		{
 			bool		isnull;
 
-			found = lappend_oid(found, DatumGetObjectId(heap_getattr(tup, oidcol,
-																	 RelationGetDescr(catalog),
+			found = lappend_oid(found, DatumGetObjectId(heap_getattr(lfirst(rc), oidcol, desc,
 																	 &isnull)));
 		}
-		systable_endscan(scan);
 	}
-	table_close(catalog, AccessShareLock);
 	return found;
 }
 
@@ -127,24 +120,6 @@ dependents_of(List *rels, List **views, List **fkeys)
 		systable_endscan(scan);
 	}
 	table_close(depend, AccessShareLock);
-}
-
-/* The elements of an oid[] Datum as a list. */
-static List *
-oid_array_list(Datum array)
-{
-	Datum	   *elems;
-	bool	   *nulls;
-	int			n,
-				i;
-	List	   *oids = NIL;
-
-	deconstruct_array(DatumGetArrayTypeP(array), OIDOID, sizeof(Oid), true, TYPALIGN_INT,
-					  &elems, &nulls, &n);
-	for (i = 0; i < n; i++)
-		if (!nulls[i])
-			oids = lappend_oid(oids, DatumGetObjectId(elems[i]));
-	return oids;
 }
 
 /* An OID list as a sorted oid[] without duplicates. */
@@ -235,8 +210,8 @@ static void
 store_fingerprint_arrays(const char *module, const char *version, Datum rels, Datum procs,
 						 Datum types, Datum dropped, const char *dbid)
 {
-	store_fingerprint_lists(module, version, oid_array_list(rels), NIL, NIL,
-							oid_array_list(procs), oid_array_list(types),
+	store_fingerprint_lists(module, version, steward_oid_array_list(rels), NIL, NIL,
+							steward_oid_array_list(procs), steward_oid_array_list(types),
 							dropped, dbid);
 }
 

@@ -41,6 +41,7 @@
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "storage/lmgr.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/fmgrprotos.h"
@@ -295,19 +296,13 @@ compare_checks(const ListCell *a, const ListCell *b)
 static void
 type_parts(StringInfo buf, Oid typid)
 {
-	Relation	con = table_open(ConstraintRelationId, AccessShareLock);
-	ScanKeyData key;
-	SysScanDesc scan;
-	HeapTuple	tup;
 	List	   *checks = NIL;
 	ListCell   *lc;
 
-	ScanKeyInit(&key, Anum_pg_constraint_contypid, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(typid));
-	scan = systable_beginscan(con, ConstraintTypidIndexId, true, NULL, 1, &key);
-	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	foreach(lc, steward_catalog_rows(ConstraintRelationId, ConstraintTypidIndexId,
+									 Anum_pg_constraint_contypid, typid, NULL))
 	{
-		Form_pg_constraint k = (Form_pg_constraint) GETSTRUCT(tup);
+		Form_pg_constraint k = (Form_pg_constraint) GETSTRUCT((HeapTuple) lfirst(lc));
 		DomainCheck *c;
 		char	   *def;
 
@@ -319,8 +314,6 @@ type_parts(StringInfo buf, Oid typid)
 		c->text = psprintf("%s: %s", c->name, def ? def : "");
 		checks = lappend(checks, c);
 	}
-	systable_endscan(scan);
-	table_close(con, AccessShareLock);
 	list_sort(checks, compare_checks);
 	steward_json_key(buf, "checks");
 	appendStringInfoString(buf, checks == NIL ? "null" : "[");
@@ -400,6 +393,50 @@ steward_deparse_parts(Oid classid, Oid objid)
 	PopActiveSnapshot();
 	deparse_unlock(l);
 	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
+}
+
+/*
+ * The rows of a catalog whose index indexid has key in its first column
+ * keycol, as copies, read as the catalogs are now; *desc, when given, gets
+ * a copy of the catalog's tuple descriptor.  The callers deparse or
+ * fingerprint each row after the scan has ended.
+ */
+List *
+steward_catalog_rows(Oid catalogid, Oid indexid, AttrNumber keycol, Oid key, TupleDesc *desc)
+{
+	Relation	catalog = table_open(catalogid, AccessShareLock);
+	ScanKeyData skey;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	List	   *rows = NIL;
+
+	ScanKeyInit(&skey, keycol, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(key));
+	scan = systable_beginscan(catalog, indexid, true, NULL, 1, &skey);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+		rows = lappend(rows, heap_copytuple(tup));
+	systable_endscan(scan);
+	if (desc != NULL)
+		*desc = CreateTupleDescCopy(RelationGetDescr(catalog));
+	table_close(catalog, AccessShareLock);
+	return rows;
+}
+
+/* The elements of an oid[] Datum, without its NULLs, as a list. */
+List *
+steward_oid_array_list(Datum array)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n,
+				i;
+	List	   *oids = NIL;
+
+	deconstruct_array(DatumGetArrayTypeP(array), OIDOID, sizeof(Oid), true, TYPALIGN_INT,
+					  &elems, &nulls, &n);
+	for (i = 0; i < n; i++)
+		if (!nulls[i])
+			oids = lappend_oid(oids, DatumGetObjectId(elems[i]));
+	return oids;
 }
 
 /*

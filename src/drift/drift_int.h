@@ -58,6 +58,9 @@ extern int64 steward_table_bytes(Relation rel);
 /* deparse.c: the deparsed parts of an object, JSON helpers */
 extern Jsonb *steward_deparse_parts(Oid classid, Oid objid);
 extern HeapTuple steward_catalog_row(Oid classid, Oid objid);
+extern List *steward_catalog_rows(Oid catalogid, Oid indexid, AttrNumber keycol, Oid key,
+								  TupleDesc *desc);
+extern List *steward_oid_array_list(Datum array);
 extern void steward_json_key(StringInfo buf, const char *key);
 extern void steward_json_member(StringInfo buf, const char *key, const char *value);
 

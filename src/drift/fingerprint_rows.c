@@ -458,101 +458,73 @@ fingerprint_function(FingerprintOut *out, Oid procoid)
 static void
 fingerprint_policies(FingerprintOut *out, Oid relid)
 {
-	Relation	catalog = table_open(PolicyRelationId, AccessShareLock);
-	ScanKeyData key;
-	SysScanDesc scan;
-	HeapTuple	tup;
+	TupleDesc	desc;
+	List	   *rows = steward_catalog_rows(PolicyRelationId, PolicyPolrelidPolnameIndexId,
+											Anum_pg_policy_polrelid, relid, &desc);
 	char	   *nspname = get_namespace_name(get_rel_namespace(relid));
+	ListCell   *lc;
 
-	ScanKeyInit(&key, Anum_pg_policy_polrelid, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(relid));
-	scan = systable_beginscan(catalog, PolicyPolrelidPolnameIndexId, true, NULL, 1, &key);
-	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	foreach(lc, rows)
 	{
+		HeapTuple	tup = lfirst(lc);
 		Form_pg_policy pol = (Form_pg_policy) GETSTRUCT(tup);
-		Oid			poloid = pol->oid;
-		char		cmd = pol->polcmd;
-		bool		permissive = pol->polpermissive;
 		bool		isnull;
-		Datum		roles = heap_getattr(tup, Anum_pg_policy_polroles, RelationGetDescr(catalog),
-										 &isnull);
-		Jsonb	   *parts = steward_deparse_parts(PolicyRelationId, poloid);
+		Datum		roles = heap_getattr(tup, Anum_pg_policy_polroles, desc, &isnull);
+		Jsonb	   *parts = steward_deparse_parts(PolicyRelationId, pol->oid);
 		StringInfoData def;
 
 		if (parts == NULL || nspname == NULL)
 			continue;
 		initStringInfo(&def);
 		appendStringInfoChar(&def, '{');
-		member_text(&def, "command", flag_text(cmd), false);
-		member_json(&def, "permissive", permissive ? "true" : "false", false);
+		member_text(&def, "command", flag_text(pol->polcmd), false);
+		member_json(&def, "permissive", pol->polpermissive ? "true" : "false", false);
 		steward_json_key(&def, "roles");
 		if (isnull)
 			appendStringInfoString(&def, "null");
 		else
 		{
-			Datum	   *elems;
-			int			n;
-			int			i;
+			List	   *oids = steward_oid_array_list(roles);
+			ListCell   *rc;
 
-			deconstruct_array(DatumGetArrayTypeP(roles), OIDOID, sizeof(Oid), true, TYPALIGN_INT,
-							  &elems, NULL, &n);
-
-			appendStringInfoChar(&def, '[');
-			for (i = 0; i < n; i++)
+			/* jsonb_agg of no rows is NULL */
+			appendStringInfoString(&def, oids == NIL ? "null" : "[");
+			foreach(rc, oids)
 			{
-				Oid			role = DatumGetObjectId(elems[i]);
+				Oid			role = lfirst_oid(rc);
 				char	   *name = role == ACL_ID_PUBLIC ? "public" : GetUserNameFromId(role, true);
 
-				if (i > 0)
+				if (foreach_current_index(rc) > 0)
 					appendStringInfoString(&def, ", ");
 				escape_json(&def, name != NULL ? name : psprintf("unknown (OID=%u)", role));
 			}
-			appendStringInfoChar(&def, ']');
-			if (n == 0)
-			{
-				/* jsonb_agg of no rows is NULL */
-				def.len -= 2;
-				def.data[def.len] = '\0';
-				appendStringInfoString(&def, "null");
-			}
+			if (oids != NIL)
+				appendStringInfoChar(&def, ']');
 		}
 		member_json(&def, "using", part_json(parts, "using"), false);
 		member_json(&def, "check", part_json(parts, "check"), false);
 		appendStringInfoChar(&def, '}');
-		emit(out, PolicyRelationId, poloid, relid, nspname, def.data);
+		emit(out, PolicyRelationId, pol->oid, relid, nspname, def.data);
 	}
-	systable_endscan(scan);
-	table_close(catalog, AccessShareLock);
 }
 
 /* The rules of a relation, but not a view's _RETURN rule. */
 static void
 fingerprint_rules(FingerprintOut *out, Oid relid)
 {
-	Relation	catalog = table_open(RewriteRelationId, AccessShareLock);
-	ScanKeyData key;
-	SysScanDesc scan;
-	HeapTuple	tup;
-	List	   *rules = NIL;
-	ListCell   *lc;
 	char	   *nspname = get_namespace_name(get_rel_namespace(relid));
+	ListCell   *lc;
 
-	ScanKeyInit(&key, Anum_pg_rewrite_ev_class, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(relid));
-	scan = systable_beginscan(catalog, RewriteRelRulenameIndexId, true, NULL, 1, &key);
-	while (HeapTupleIsValid(tup = systable_getnext(scan)))
-	{
-		Form_pg_rewrite rw = (Form_pg_rewrite) GETSTRUCT(tup);
-
-		if (strcmp(NameStr(rw->rulename), ViewSelectRuleName) != 0)
-			rules = lappend_oid(rules, rw->oid);
-	}
-	systable_endscan(scan);
-	table_close(catalog, AccessShareLock);
 	if (nspname == NULL)
 		return;
-	foreach(lc, rules)
-		fingerprint_definition(out, RewriteRelationId, lfirst_oid(lc), relid, nspname);
+	foreach(lc, steward_catalog_rows(RewriteRelationId, RewriteRelRulenameIndexId,
+									 Anum_pg_rewrite_ev_class, relid, NULL))
+	{
+		Form_pg_rewrite rw = (Form_pg_rewrite) GETSTRUCT((HeapTuple) lfirst(lc));
+
+		if (strcmp(NameStr(rw->rulename), ViewSelectRuleName) != 0)
+			fingerprint_definition(out, RewriteRelationId, rw->oid, relid, nspname);
+	}
 }
 
 /* qsort order of enum labels */
@@ -660,20 +632,11 @@ fingerprint_type(FingerprintOut *out, Oid typoid)
 static List *
 oid_arg(FunctionCallInfo fcinfo, int n)
 {
-	ArrayType  *arr;
-	Datum	   *elems;
-	bool	   *nulls;
-	int			count,
-				i;
-	List	   *oids = NIL;
+	List	   *oids;
 
 	if (PG_ARGISNULL(n))
 		return NIL;
-	arr = PG_GETARG_ARRAYTYPE_P(n);
-	deconstruct_array(arr, OIDOID, sizeof(Oid), true, TYPALIGN_INT, &elems, &nulls, &count);
-	for (i = 0; i < count; i++)
-		if (!nulls[i])
-			oids = lappend_oid(oids, DatumGetObjectId(elems[i]));
+	oids = steward_oid_array_list(PG_GETARG_DATUM(n));
 	list_sort(oids, list_oid_cmp);
 	list_deduplicate_oid(oids);
 	return oids;
