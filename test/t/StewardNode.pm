@@ -6,9 +6,10 @@ use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
+use IPC::Run;
 use Exporter 'import';
 
-our @EXPORT = qw(steward_node client_barrier_sql);
+our @EXPORT = qw(steward_node client_barrier_sql start_client);
 
 # steward_node(NAME, preload => 0|1, INIT_OPTIONS): an initialised, not yet
 # started node; other options go to PostgreSQL::Test::Cluster's init (e.g.
@@ -23,6 +24,17 @@ sub steward_node
 	$conf =~ s/^shared_preload_libraries.*$//m unless $preload;
 	$node->append_conf('postgresql.conf', $conf);
 	return $node;
+}
+
+# start_client(NAME, COMMAND...): a client started in the background, its
+# output collected: { name, h (the IPC::Run harness), out, err }.
+sub start_client
+{
+	my ($name, @cmd) = @_;
+	my $run = { name => $name, out => '', err => '' };
+	$run->{h} = IPC::Run::start(\@cmd, '<', \undef, '>', \$run->{out}, '2>', \$run->{err},
+		IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
+	return $run;
 }
 
 # client_barrier_sql(PREFIX, N): a DO block that returns once N sessions

@@ -27,15 +27,6 @@ $node->safe_psql('postgres', 'CREATE EXTENSION pg_steward');
 sub sql { return $node->safe_psql('postgres', $_[0]); }
 my $tmp = PostgreSQL::Test::Utils::tempdir;
 
-sub start
-{
-	my ($name, @cmd) = @_;
-	my $run = { name => $name, out => '', err => '' };
-	$run->{h} = IPC::Run::start(\@cmd, '<', \undef, '>', \$run->{out}, '2>', \$run->{err},
-		IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
-	return $run;
-}
-
 sub finish
 {
 	my ($run) = @_;
@@ -47,7 +38,7 @@ my @conn = ('-h', $node->host, '-p', $node->port, '-d', 'postgres');
 
 sub steward
 {
-	my $run = start('pg_steward', 'pg_steward', @conn, @_);
+	my $run = start_client('pg_steward', 'pg_steward', @conn, @_);
 	my $rc = finish($run);
 	return ($rc, $run->{out}, $run->{err});
 }
@@ -55,7 +46,7 @@ sub steward
 sub psql_start
 {
 	my ($name, $sql) = @_;
-	return start($name, 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d',
+	return start_client($name, 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d',
 		$node->connstr('postgres') . " application_name=$name", '-c', $sql);
 }
 
@@ -64,7 +55,7 @@ sub psql_start
 sub hold_writer
 {
 	my ($n) = @_;
-	my $run = start("writer$n", 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d',
+	my $run = start_client("writer$n", 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d',
 		$node->connstr('postgres') . " application_name=writer$n", '-c',
 		"BEGIN; UPDATE things SET k = k WHERE id = 1; DO \$\$ BEGIN WHILE NOT EXISTS (SELECT 1 FROM ctl.release WHERE n = $n) LOOP PERFORM pg_sleep(0.01); END LOOP; END \$\$; COMMIT;");
 	$node->poll_query_until('postgres',
@@ -108,7 +99,7 @@ is($rc, 0, 'version 1 applied') or diag($err);
 write_file("$dir/V2__index_k.sql",
 	"-- steward:no-transaction\nCREATE INDEX CONCURRENTLY ix_things_k ON {{tables.things}} (k);\n");
 my $writer = hold_writer(1);
-my $prog = start('upgrade', 'pg_steward', @conn, 'upgrade', '-m', 'intr', '-D', $dir);
+my $prog = start_client('upgrade', 'pg_steward', @conn, 'upgrade', '-m', 'intr', '-D', $dir);
 wait_for_build();
 $prog->{h}->signal('KILL');
 $prog->{h}->finish;
@@ -129,7 +120,7 @@ is($rc, 0, 'check is clean') or diag($out . $err);
 write_file("$dir/V3__index_id.sql",
 	"-- steward:no-transaction\nCREATE INDEX CONCURRENTLY ix_things_id ON {{tables.things}} (id);\n");
 $writer = hold_writer(2);
-$prog = start('upgrade', 'pg_steward', @conn, 'upgrade', '-m', 'intr', '-D', $dir);
+$prog = start_client('upgrade', 'pg_steward', @conn, 'upgrade', '-m', 'intr', '-D', $dir);
 wait_for_build();
 sql("SELECT pg_terminate_backend(pid) FROM pg_stat_progress_create_index");
 isnt(finish($prog), 0, 'the program whose backend was terminated fails');

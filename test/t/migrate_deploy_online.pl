@@ -32,16 +32,6 @@ $node->safe_psql('postgres', 'CREATE EXTENSION pg_steward');
 sub sql { return $node->safe_psql('postgres', $_[0]); }
 my $tmp = PostgreSQL::Test::Utils::tempdir;
 
-# start(NAME, COMMAND...): a client started in the background.
-sub start
-{
-	my ($name, @cmd) = @_;
-	my $run = { name => $name, out => '', err => '' };
-	$run->{h} = IPC::Run::start(\@cmd, '<', \undef, '>', \$run->{out}, '2>', \$run->{err},
-		IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
-	return $run;
-}
-
 # psql_client(NAME, SQL): psql running SQL after a barrier of N clients.
 sub psql_client
 {
@@ -50,7 +40,7 @@ sub psql_client
 	open my $fh, '>', $file or die "$file: $!";
 	print $fh client_barrier_sql($prefix, $n), $body;
 	close $fh;
-	return start($name, 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d',
+	return start_client($name, 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d',
 		$node->connstr('postgres') . " application_name=$name", '-f', $file);
 }
 
@@ -96,13 +86,13 @@ for my $v (1 .. 30)
 	close $fh;
 }
 # the first program registers the directory; then everyone races
-my @first = (start('mixed_sync', 'pg_steward', '-h', $node->host, '-p', $node->port, '-d', 'postgres',
+my @first = (start_client('mixed_sync', 'pg_steward', '-h', $node->host, '-p', $node->port, '-d', 'postgres',
 	'status', '-m', 'mixed', '-D', $dir));
 finish_all(@first);
 @runs = ();
 for my $p (1 .. 4)
 {
-	push @runs, start("mixed_cli_$p", 'pg_steward', '-h', $node->host, '-p', $node->port, '-d', 'postgres',
+	push @runs, start_client("mixed_cli_$p", 'pg_steward', '-h', $node->host, '-p', $node->port, '-d', 'postgres',
 		'upgrade', '-m', 'mixed', '-D', $dir);
 }
 push @runs, psql_client("mixed_deploy_$_", 'mixed_deploy_', 2, "CALL steward.deploy('mixed');\n") for 1 .. 2;
@@ -168,7 +158,7 @@ sql("CREATE TABLE other (x int); INSERT INTO other VALUES (1), (1)");
 sql(q{SELECT steward.register('busy', '4', E'-- steward:no-transaction\nSELECT pg_advisory_lock_shared(4242);\nSELECT pg_advisory_unlock_shared(4242);\nCREATE UNIQUE INDEX CONCURRENTLY ON busy ((v % 2));')});
 my $holder = $node->background_psql('postgres');
 $holder->query_safe('SELECT pg_advisory_lock(4242)');
-my $deploy = start('deploy5', 'psql', '-X', '-d', $node->connstr('postgres'), '-c', "CALL steward.deploy('busy')");
+my $deploy = start_client('deploy5', 'psql', '-X', '-d', $node->connstr('postgres'), '-c', "CALL steward.deploy('busy')");
 $node->poll_query_until('postgres', "SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
   or die 'the step did not start';
 ($ret, $out, $err) = $node->psql('postgres', 'CREATE UNIQUE INDEX CONCURRENTLY other_x_unique ON other (x)');
@@ -188,7 +178,7 @@ sql(q{SELECT steward.unregister('busy', '4')});
 sql(q{SELECT steward.register('busy', '5', E'-- steward:no-transaction\nSELECT pg_advisory_lock_shared(4243);\nSELECT pg_advisory_unlock_shared(4243);\nCREATE INDEX CONCURRENTLY busy_id_idx ON busy (id);')});
 $holder = $node->background_psql('postgres');
 $holder->query_safe('SELECT pg_advisory_lock(4243)');
-$deploy = start('deploy6', 'psql', '-X', '-d', $node->connstr('postgres'), '-c', "CALL steward.deploy('busy')");
+$deploy = start_client('deploy6', 'psql', '-X', '-d', $node->connstr('postgres'), '-c', "CALL steward.deploy('busy')");
 $node->poll_query_until('postgres', "SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
   or die 'the step did not start';
 ($ret, $out, $err) = $node->psql('postgres', "SELECT * FROM steward.upgrade('busy')",
